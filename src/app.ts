@@ -1,0 +1,45 @@
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance } from 'fastify';
+import qs from 'qs';
+import type { Config } from './config.js';
+import { createDb, type Db, type Provider } from './db/client.js';
+import { loggerOptions } from './logger.js';
+import dbPlugin from './plugins/db.js';
+import errorHandler from './plugins/error-handler.js';
+import views from './plugins/views.js';
+import health from './routes/health.js';
+import staticFiles from './plugins/static.js';
+
+export interface AppDependencies {
+  /** An existing Prisma client (tests share one); otherwise buildApp opens config.databaseUrl. */
+  db?: { db: Db; provider: Provider };
+  /** Overrides the logger (tests capture log lines with a stream). */
+  logger?: import('fastify').FastifyServerOptions['logger'] | import('fastify').FastifyBaseLogger;
+}
+
+/**
+ * Bitrix24 posts PHP-style bracketed keys (`auth[access_token]`, `data[CLEAN]`). qs builds the
+ * nested object; prototype keys are never assigned and depth and sizes are bounded.
+ */
+export function parseForm(body: string): Record<string, unknown> {
+  return qs.parse(body, { depth: 5, arrayLimit: 50, parameterLimit: 500, allowPrototypes: false, charset: 'utf-8' });
+}
+
+export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
+  const logger = deps.logger ?? loggerOptions(config.logLevel);
+  const app = Fastify({
+    ...(logger && typeof logger === 'object' && 'child' in logger ? { loggerInstance: logger } : { logger }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+
+  const database = deps.db ?? createDb(config.databaseUrl);
+  await app.register(dbPlugin, { ...database, owned: !deps.db });
+  await app.register(formbody, { parser: parseForm, bodyLimit: config.bodyLimitBytes });
+  await app.register(views);
+  await app.register(errorHandler);
+  await app.register(staticFiles);
+  await app.register(health);
+  return app;
+}

@@ -1,0 +1,141 @@
+// The whole configuration, read once from the environment and validated with zod.
+import { z } from 'zod';
+import { parseKey } from './installations/cipher.js';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
+  .default('false')
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const url = (what: string) =>
+  z
+    .string({ error: `is required: ${what}` })
+    .trim()
+    .min(1, `is required: ${what}`)
+    .refine((v) => /^https?:\/\/[^/]+/.test(v), 'must be an http(s) URL, e.g. https://app.example.com')
+    .transform((v) => v.replace(/\/+$/, ''));
+
+const key = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      parseKey(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be 32 bytes as 64 hex characters or base64 (generate one: openssl rand -hex 32)');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .default('file:./data/app.db')
+    .refine(
+      (v) => v.startsWith('file:') || /^postgres(ql)?:\/\//.test(v),
+      'must start with file: (SQLite) or postgresql:// (PostgreSQL)',
+    ),
+  PUBLIC_URL: url("the app's public base URL that Bitrix24 calls, e.g. https://b24app.example.com"),
+  B24_CLIENT_ID: z.string({ error: 'is required: the app client_id from the Bitrix24 app registration' }).trim().min(1),
+  B24_CLIENT_SECRET: z
+    .string({ error: 'is required: the app client_secret from the Bitrix24 app registration' })
+    .trim()
+    .min(1),
+  B24_OAUTH_URL: url('the OAuth server').default('https://oauth.bitrix.info'),
+  B24_ALLOW_HTTP: bool,
+  /** Extra block codes bound as LANDING_BLOCK_<CODE>, comma-separated. */
+  B24_BLOCK_CODES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'block codes may contain letters, digits, _ . - only'))),
+  B24_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(50),
+  B24_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(2),
+  TOKEN_ENCRYPTION_KEY: key.optional(),
+  TOKEN_ENCRYPTION_KEY_PREVIOUS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(key)),
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl: string;
+  publicUrl: string;
+  bitrix24: {
+    clientId: string;
+    clientSecret: string;
+    oauthUrl: string;
+    allowHttp: boolean;
+    blockCodes: string[];
+    rateLimit: { burst: number; perSecond: number };
+  };
+  tokenEncryptionKey: Buffer | null;
+  previousTokenEncryptionKeys: Buffer[];
+  bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Builds the config from environment variables; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.NODE_ENV === 'production' && !e.TOKEN_ENCRYPTION_KEY) {
+    problems.push('TOKEN_ENCRYPTION_KEY is required in production (generate one: openssl rand -hex 32)');
+  }
+  if (!e.B24_ALLOW_HTTP && e.PUBLIC_URL.startsWith('http://') && e.NODE_ENV === 'production') {
+    problems.push('PUBLIC_URL must be https:// in production (Bitrix24 portals load it in an https page)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    publicUrl: e.PUBLIC_URL,
+    bitrix24: {
+      clientId: e.B24_CLIENT_ID,
+      clientSecret: e.B24_CLIENT_SECRET,
+      oauthUrl: e.B24_OAUTH_URL,
+      allowHttp: e.B24_ALLOW_HTTP,
+      blockCodes: e.B24_BLOCK_CODES,
+      rateLimit: { burst: e.B24_RATE_LIMIT_BURST, perSecond: e.B24_RATE_LIMIT_PER_SECOND },
+    },
+    tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? parseKey(e.TOKEN_ENCRYPTION_KEY) : null,
+    previousTokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY_PREVIOUS.map(parseKey),
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+  };
+}

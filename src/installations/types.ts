@@ -1,0 +1,88 @@
+export const INSTALLATION_STATUSES = ['new', 'active', 'needs_reinstall', 'uninstalled'] as const;
+export type InstallationStatus = (typeof INSTALLATION_STATUSES)[number];
+
+export interface Installation {
+  id: number;
+  memberId: string;
+  domain: string;
+  /** e.g. https://portal.bitrix24.com/rest/ — the only host REST calls for this portal go to. */
+  clientEndpoint: string;
+  serverEndpoint: string | null;
+  applicationToken: string | null;
+  status: InstallationStatus;
+  scope: string | null;
+  lang: string | null;
+  installedAt: Date | null;
+  uninstalledAt: Date | null;
+  lastError: string | null;
+  lastErrorAt: Date | null;
+}
+
+/** An OAuth pair as the OAuth server issued it. */
+export interface TokenGrant {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+  userId?: number | null;
+}
+
+/** An OAuth pair as stored: `version` grows by one on every write. */
+export interface StoredTokens extends TokenGrant {
+  userId: number | null;
+  version: number;
+  refreshedAt: Date | null;
+  leaseOwner: string | null;
+  leaseUntil: Date | null;
+}
+
+export interface InstallationInput {
+  memberId: string;
+  domain: string;
+  clientEndpoint: string;
+  serverEndpoint?: string | null;
+  applicationToken?: string | null;
+  scope?: string | null;
+  lang?: string | null;
+  status?: InstallationStatus;
+}
+
+export interface BindingRecord {
+  kind: 'placement' | 'event';
+  code: string;
+  handler: string;
+  title: string | null;
+  boundAt: Date;
+}
+
+/**
+ * The one interface for storing installations (after @slack/oauth's InstallationStore).
+ * Token writes are compare-and-set on `version`; refresh is guarded by a lease so that
+ * across processes only one spends a refresh token.
+ */
+export interface InstallationStore {
+  find(memberId: string): Promise<Installation | null>;
+  findById(id: number): Promise<Installation | null>;
+  list(): Promise<Installation[]>;
+  /** Creates or updates the installation and, when given, replaces its tokens (version + 1). */
+  save(input: InstallationInput, tokens?: TokenGrant): Promise<Installation>;
+  setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void>;
+  setApplicationToken(id: number, applicationToken: string): Promise<void>;
+
+  getTokens(installationId: number): Promise<StoredTokens | null>;
+  /** Writes only if the stored version is still `expectedVersion`; returns the new row or null. */
+  replaceTokens(installationId: number, expectedVersion: number, tokens: TokenGrant): Promise<StoredTokens | null>;
+  /** Claims the right to refresh until `until`, if the version is unchanged and no live lease exists. */
+  acquireRefreshLease(installationId: number, expectedVersion: number, owner: string, until: Date): Promise<boolean>;
+  releaseRefreshLease(installationId: number, owner: string): Promise<void>;
+  deleteTokens(installationId: number): Promise<void>;
+
+  listBindings(installationId: number): Promise<BindingRecord[]>;
+  /** Replaces the recorded bindings with exactly these. */
+  setBindings(installationId: number, bindings: Omit<BindingRecord, 'boundAt'>[]): Promise<void>;
+
+  getOptions(installationId: number): Promise<Record<string, string>>;
+  setOptions(installationId: number, options: Record<string, string>): Promise<void>;
+
+  /** Forgets the portal entirely (uninstall with CLEAN=1). */
+  delete(id: number): Promise<void>;
+}

@@ -1,0 +1,41 @@
+import type { FastifyServerOptions } from 'fastify';
+
+/**
+ * Every place a token or secret can appear in a logged object. Bitrix24 sends tokens as
+ * AUTH_ID/REFRESH_ID (widgets, install) and auth[...] (events); the OAuth server answers
+ * access_token/refresh_token.
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-admin-token"]',
+  '*.AUTH_ID',
+  '*.REFRESH_ID',
+  '*.APPLICATION_TOKEN',
+  '*.auth',
+  '*.access_token',
+  '*.refresh_token',
+  '*.application_token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.applicationToken',
+  '*.client_secret',
+  '*.clientSecret',
+  '*.password',
+  '*.token',
+];
+
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      // Query strings can carry auth=... (REST style); log the path only.
+      req: (req: { method: string; url: string; ip?: string }) => ({
+        method: req.method,
+        url: req.url.split('?')[0],
+        ip: req.ip,
+      }),
+    },
+  };
+}

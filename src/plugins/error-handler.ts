@@ -1,0 +1,76 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route renders pages: errors are answered with the error page, not JSON. */
+    html?: boolean;
+  }
+}
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+}
+
+/** Fastify's own 4xx errors (bad content type, body too large...) as our codes and sentences. */
+function fromFastify(error: FastifyError): ErrorBody | null {
+  const status = error.statusCode ?? 500;
+  if (status >= 500) return null;
+  const known: Record<string, string> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is larger than this server accepts.',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'This content type is not accepted; send application/x-www-form-urlencoded or JSON.',
+    FST_ERR_CTP_EMPTY_JSON_BODY: 'The JSON body is empty.',
+    FST_ERR_CTP_INVALID_JSON_BODY: 'The JSON body is not valid JSON.',
+  };
+  const code = error.code?.startsWith('FST_') ? error.code.replace(/^FST_ERR_(CTP_)?/, '').toLowerCase() : 'bad_request';
+  return {
+    statusCode: status,
+    error: status === 429 ? 'rate_limited' : code,
+    message: known[error.code] ?? (error.message || 'The request could not be processed.'),
+  };
+}
+
+function describe(error: unknown): ErrorBody {
+  if (error instanceof AppError) return { statusCode: error.statusCode, error: error.code, message: error.message };
+  if (error instanceof SyntaxError && 'statusCode' in error) {
+    return { statusCode: 400, error: 'invalid_body', message: 'The request body could not be parsed.' };
+  }
+  const fromFst = error && typeof error === 'object' ? fromFastify(error as FastifyError) : null;
+  return (
+    fromFst ?? {
+      statusCode: 500,
+      error: 'internal_error',
+      message: 'Something went wrong on our side. Please try again; if it keeps happening, tell the app administrator.',
+    }
+  );
+}
+
+export async function sendError(request: FastifyRequest, reply: FastifyReply, body: ErrorBody, details?: unknown) {
+  reply.code(body.statusCode);
+  if (request.routeOptions.config?.html) {
+    return reply.type('text/html; charset=utf-8').view('error', { ...body, details });
+  }
+  return reply.send({ error: body.error, message: body.message, ...(details ? { details } : {}) });
+}
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler(async (error, request, reply) => {
+      const body = describe(error);
+      if (body.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      else request.log.info({ code: body.error, status: body.statusCode }, body.message);
+      return sendError(request, reply, body, error instanceof AppError ? error.details : undefined);
+    });
+    app.setNotFoundHandler(async (request, reply) =>
+      sendError(request, reply, {
+        statusCode: 404,
+        error: 'not_found',
+        message: `There is nothing at ${request.method} ${request.url.split('?')[0]}.`,
+      }),
+    );
+  },
+  { name: 'error-handler', dependencies: ['views'] },
+);
