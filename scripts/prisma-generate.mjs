@@ -25,7 +25,8 @@ const source = readFileSync(join(root, 'prisma', 'schema.prisma'), 'utf8');
 const pgSchema = source
   .replace('provider = "sqlite"', 'provider = "postgresql"')
   .replace('output   = "../src/generated/prisma"', 'output   = "../../src/generated/prisma-pg"');
-if (pgSchema === source || !pgSchema.includes('prisma-pg')) throw new Error('could not derive prisma/pg/schema.prisma');
+if (pgSchema === source || !pgSchema.includes('prisma-pg'))
+  throw new Error('could not derive prisma/pg/schema.prisma');
 mkdirSync(join(root, 'prisma', 'pg'), { recursive: true });
 writeFileSync(
   join(root, 'prisma', 'pg', 'schema.prisma'),

@@ -17,7 +17,10 @@ let ready = false;
 function loadWasm() {
   if (ready) return;
   // Node 20 cannot import .wasm as an ES module, so instantiate it by hand.
-  const wasmPath = join(dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg')), 'schema_engine_bg.wasm');
+  const wasmPath = join(
+    dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg')),
+    'schema_engine_bg.wasm',
+  );
   const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmPath)), {
     './schema_engine_bg.js': bg,
   });
@@ -31,7 +34,10 @@ export function layout(provider) {
     return { schema: join(root, 'prisma', 'schema.prisma'), migrations: join(root, 'prisma', 'migrations') };
   }
   if (provider === 'postgresql') {
-    return { schema: join(root, 'prisma', 'pg', 'schema.prisma'), migrations: join(root, 'prisma', 'pg', 'migrations') };
+    return {
+      schema: join(root, 'prisma', 'pg', 'schema.prisma'),
+      migrations: join(root, 'prisma', 'pg', 'migrations'),
+    };
   }
   throw new Error(`unknown provider ${provider}`);
 }
@@ -81,11 +87,17 @@ function migrationList(dir) {
     .sort();
   return {
     baseDir: dir,
-    lockfile: { path: 'migration_lock.toml', content: readFileSync(join(dir, 'migration_lock.toml'), 'utf8') },
+    lockfile: {
+      path: 'migration_lock.toml',
+      content: readFileSync(join(dir, 'migration_lock.toml'), 'utf8'),
+    },
     shadowDbInitScript: '',
     migrationDirectories: names.map((name) => ({
       path: name,
-      migrationFile: { path: 'migration.sql', content: { tag: 'ok', value: readFileSync(join(dir, name, 'migration.sql'), 'utf8') } },
+      migrationFile: {
+        path: 'migration.sql',
+        content: { tag: 'ok', value: readFileSync(join(dir, name, 'migration.sql'), 'utf8') },
+      },
     })),
   };
 }
@@ -94,15 +106,21 @@ function migrationList(dir) {
  * Diff from `from` ('empty' or 'migrations') to the Prisma schema. Returns {exitCode, sql}:
  * exitCode 0 and an empty migration when they agree, 2 and the missing SQL when they drift.
  * For PostgreSQL, `shadowUrl` names a throwaway database the engine may reset.
+ * `paths` ({schema, migrations}) defaults to the project's own files.
  */
-export async function diffToSchema(provider, from, shadowUrl) {
+export async function diffToSchema(provider, from, shadowUrl, paths = layout(provider)) {
   loadWasm();
-  const { driverAdapterUtils } = { driverAdapterUtils: await import('@prisma/driver-adapter-utils') };
-  const paths = layout(provider);
+  const driverAdapterUtils = await import('@prisma/driver-adapter-utils');
   const schema = { path: paths.schema, content: readFileSync(paths.schema, 'utf8') };
-  const factory = driverAdapterUtils.bindMigrationAwareSqlAdapterFactory(await adapterFactory(provider, shadowUrl));
+  const factory = driverAdapterUtils.bindMigrationAwareSqlAdapterFactory(
+    await adapterFactory(provider, shadowUrl),
+  );
   const logs = [];
-  const engine = await bg.SchemaEngine.new({ datamodels: [[schema.path, schema.content]] }, (l) => logs.push(l), factory);
+  const engine = await bg.SchemaEngine.new(
+    { datamodels: [[schema.path, schema.content]] },
+    (l) => logs.push(l),
+    factory,
+  );
   try {
     const result = await engine.diff({
       from: from === 'empty' ? { tag: 'empty' } : { tag: 'migrations', ...migrationList(paths.migrations) },
@@ -126,7 +144,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.exit(64);
   }
   const shadow = process.env.SHADOW_DATABASE_URL;
-  const { exitCode, sql } = await diffToSchema(provider, command === 'create' ? 'empty' : 'migrations', shadow);
+  const { exitCode, sql } = await diffToSchema(
+    provider,
+    command === 'create' ? 'empty' : 'migrations',
+    shadow,
+  );
   process.stdout.write(sql.endsWith('\n') ? sql : `${sql}\n`);
   process.exit(command === 'diff' ? exitCode : 0);
 }

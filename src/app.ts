@@ -1,20 +1,21 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import qs from 'qs';
 import type { Config } from './config.js';
 import { createDb, type Db, type Provider } from './db/client.js';
-import { loggerOptions } from './logger.js';
+import { createLogger } from './logger.js';
 import dbPlugin from './plugins/db.js';
 import errorHandler from './plugins/error-handler.js';
+import staticFiles from './plugins/static.js';
 import views from './plugins/views.js';
 import health from './routes/health.js';
-import staticFiles from './plugins/static.js';
 
 export interface AppDependencies {
   /** An existing Prisma client (tests share one); otherwise buildApp opens config.databaseUrl. */
   db?: { db: Db; provider: Provider };
-  /** Overrides the logger (tests capture log lines with a stream). */
-  logger?: import('fastify').FastifyServerOptions['logger'] | import('fastify').FastifyBaseLogger;
+  /** Overrides the logger (tests capture log lines with a stream; see createLogger). */
+  logger?: Logger;
 }
 
 /**
@@ -22,13 +23,18 @@ export interface AppDependencies {
  * nested object; prototype keys are never assigned and depth and sizes are bounded.
  */
 export function parseForm(body: string): Record<string, unknown> {
-  return qs.parse(body, { depth: 5, arrayLimit: 50, parameterLimit: 500, allowPrototypes: false, charset: 'utf-8' });
+  return qs.parse(body, {
+    depth: 5,
+    arrayLimit: 50,
+    parameterLimit: 500,
+    allowPrototypes: false,
+    charset: 'utf-8',
+  });
 }
 
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
-  const logger = deps.logger ?? loggerOptions(config.logLevel);
   const app = Fastify({
-    ...(logger && typeof logger === 'object' && 'child' in logger ? { loggerInstance: logger } : { logger }),
+    loggerInstance: deps.logger ?? createLogger(config.logLevel),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: true,
     routerOptions: { ignoreTrailingSlash: true },

@@ -30,7 +30,12 @@ const key = z
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
-  PORT: z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535).default(3000),
+  PORT: z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a whole number')
+    .min(0)
+    .max(65535)
+    .default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z
     .string()
@@ -41,7 +46,10 @@ const envSchema = z.object({
       'must start with file: (SQLite) or postgresql:// (PostgreSQL)',
     ),
   PUBLIC_URL: url("the app's public base URL that Bitrix24 calls, e.g. https://b24app.example.com"),
-  B24_CLIENT_ID: z.string({ error: 'is required: the app client_id from the Bitrix24 app registration' }).trim().min(1),
+  B24_CLIENT_ID: z
+    .string({ error: 'is required: the app client_id from the Bitrix24 app registration' })
+    .trim()
+    .min(1),
   B24_CLIENT_SECRET: z
     .string({ error: 'is required: the app client_secret from the Bitrix24 app registration' })
     .trim()
@@ -58,7 +66,9 @@ const envSchema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'block codes may contain letters, digits, _ . - only'))),
+    .pipe(
+      z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'block codes may contain letters, digits, _ . - only')),
+    ),
   B24_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(50),
   B24_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(2),
   TOKEN_ENCRYPTION_KEY: key.optional(),
@@ -72,7 +82,11 @@ const envSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(key)),
-  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -108,7 +122,9 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`),
+    );
   }
   const e = parsed.data;
   const problems: string[] = [];

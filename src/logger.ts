@@ -1,4 +1,5 @@
-import type { FastifyServerOptions } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import pino from 'pino';
 
 /**
  * Every place a token or secret can appear in a logged object. Bitrix24 sends tokens as
@@ -25,11 +26,13 @@ export const REDACT_PATHS = [
   '*.token',
 ];
 
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
-  return {
+/** The app's logger: redacts secrets and logs request paths without their query strings. */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
+      ...pino.stdSerializers,
       // Query strings can carry auth=... (REST style); log the path only.
       req: (req: { method: string; url: string; ip?: string }) => ({
         method: req.method,
@@ -38,4 +41,5 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
       }),
     },
   };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -20,7 +20,9 @@ async function main() {
     const result = await migrate(config.databaseUrl);
     if (result.applied.length) console.log(`database migrated: ${result.applied.join(', ')}`);
   } catch (error) {
-    console.error(`cannot prepare the database at ${redactUrl(config.databaseUrl)}: ${(error as Error).message}`);
+    console.error(
+      `cannot prepare the database at ${redactUrl(config.databaseUrl)}: ${(error as Error).message}`,
+    );
     process.exit(1);
   }
   const app = await buildApp(config);

@@ -2,13 +2,12 @@
 // schema-engine binary, recording each one in `_prisma_migrations` exactly as
 // `prisma migrate deploy` does, so either tool can take over from the other.
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { type Provider, providerOf, redactUrl, sqliteFile } from './url.js';
-import { mkdirSync } from 'node:fs';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -29,7 +28,9 @@ export class MigrationError extends Error {
 }
 
 export function migrationsDir(provider: Provider, root = projectRoot): string {
-  return provider === 'sqlite' ? join(root, 'prisma', 'migrations') : join(root, 'prisma', 'pg', 'migrations');
+  return provider === 'sqlite'
+    ? join(root, 'prisma', 'migrations')
+    : join(root, 'prisma', 'pg', 'migrations');
 }
 
 export function readMigrations(dir: string): Migration[] {
@@ -66,7 +67,9 @@ function pending(migrations: Migration[], applied: AppliedRow[]): Migration[] {
   for (const migration of migrations) {
     const row = done.get(migration.name);
     if (row && row.checksum !== migration.checksum) {
-      throw new MigrationError(`migration ${migration.name} was modified after it was applied (checksum mismatch)`);
+      throw new MigrationError(
+        `migration ${migration.name} was modified after it was applied (checksum mismatch)`,
+      );
     }
   }
   return migrations.filter((m) => !done.has(m.name));
@@ -131,7 +134,9 @@ async function migratePostgres(databaseUrl: string, migrations: Migration[]): Pr
   try {
     await client.connect();
   } catch (error) {
-    throw new MigrationError(`cannot reach PostgreSQL at ${redactUrl(databaseUrl)}: ${(error as Error).message}`);
+    throw new MigrationError(
+      `cannot reach PostgreSQL at ${redactUrl(databaseUrl)}: ${(error as Error).message}`,
+    );
   }
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PG_ADVISORY_LOCK]);

@@ -18,7 +18,9 @@ export function keyId(key: Buffer): string {
 /** Parses a 32-byte key given as 64 hex characters or base64. */
 export function parseKey(text: string): Buffer {
   const trimmed = text.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  const key = /^[0-9a-fA-F]{64}$/.test(trimmed)
+    ? Buffer.from(trimmed, 'hex')
+    : Buffer.from(trimmed, 'base64');
   if (key.length !== 32) throw new Error('must be 32 bytes, as 64 hex characters or base64');
   return key;
 }
@@ -28,7 +30,10 @@ export function parseKey(text: string): Buffer {
  * configured) are read as they are and sealed on their next write.
  */
 export function createCipher(current: Buffer, previous: Buffer[] = []): TokenCipher {
-  const keys = new Map<string, Buffer>([[keyId(current), current], ...previous.map((k) => [keyId(k), k] as const)]);
+  const keys = new Map<string, Buffer>([
+    [keyId(current), current],
+    ...previous.map((k) => [keyId(k), k] as const),
+  ]);
   const currentId = keyId(current);
   return {
     seal(plain) {
@@ -43,11 +48,15 @@ export function createCipher(current: Buffer, previous: Buffer[] = []): TokenCip
       const [id, iv, tag, body] = stored.slice(PREFIX.length).split(':');
       const key = id ? keys.get(id) : undefined;
       if (!key || !iv || !tag || body === undefined) {
-        throw new Error(`token sealed with unknown key ${id ?? '?'}: configure it in TOKEN_ENCRYPTION_KEY_PREVIOUS`);
+        throw new Error(
+          `token sealed with unknown key ${id ?? '?'}: configure it in TOKEN_ENCRYPTION_KEY_PREVIOUS`,
+        );
       }
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
+        'utf8',
+      );
     },
     isCurrent(stored) {
       return stored.startsWith(`${PREFIX}${currentId}:`);

@@ -121,7 +121,10 @@ export class PrismaInstallationStore implements InstallationStore {
   }
 
   async setApplicationToken(id: number, applicationToken: string): Promise<void> {
-    await this.db.installation.update({ where: { id }, data: { applicationToken: this.cipher.seal(applicationToken) } });
+    await this.db.installation.update({
+      where: { id },
+      data: { applicationToken: this.cipher.seal(applicationToken) },
+    });
   }
 
   async getTokens(installationId: number): Promise<StoredTokens | null> {

@@ -70,9 +70,18 @@ export interface InstallationStore {
 
   getTokens(installationId: number): Promise<StoredTokens | null>;
   /** Writes only if the stored version is still `expectedVersion`; returns the new row or null. */
-  replaceTokens(installationId: number, expectedVersion: number, tokens: TokenGrant): Promise<StoredTokens | null>;
+  replaceTokens(
+    installationId: number,
+    expectedVersion: number,
+    tokens: TokenGrant,
+  ): Promise<StoredTokens | null>;
   /** Claims the right to refresh until `until`, if the version is unchanged and no live lease exists. */
-  acquireRefreshLease(installationId: number, expectedVersion: number, owner: string, until: Date): Promise<boolean>;
+  acquireRefreshLease(
+    installationId: number,
+    expectedVersion: number,
+    owner: string,
+    until: Date,
+  ): Promise<boolean>;
   releaseRefreshLease(installationId: number, owner: string): Promise<void>;
   deleteTokens(installationId: number): Promise<void>;
 

@@ -21,11 +21,14 @@ function fromFastify(error: FastifyError): ErrorBody | null {
   if (status >= 500) return null;
   const known: Record<string, string> = {
     FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is larger than this server accepts.',
-    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'This content type is not accepted; send application/x-www-form-urlencoded or JSON.',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE:
+      'This content type is not accepted; send application/x-www-form-urlencoded or JSON.',
     FST_ERR_CTP_EMPTY_JSON_BODY: 'The JSON body is empty.',
     FST_ERR_CTP_INVALID_JSON_BODY: 'The JSON body is not valid JSON.',
   };
-  const code = error.code?.startsWith('FST_') ? error.code.replace(/^FST_ERR_(CTP_)?/, '').toLowerCase() : 'bad_request';
+  const code = error.code?.startsWith('FST_')
+    ? error.code.replace(/^FST_ERR_(CTP_)?/, '').toLowerCase()
+    : 'bad_request';
   return {
     statusCode: status,
     error: status === 429 ? 'rate_limited' : code,
@@ -34,7 +37,8 @@ function fromFastify(error: FastifyError): ErrorBody | null {
 }
 
 function describe(error: unknown): ErrorBody {
-  if (error instanceof AppError) return { statusCode: error.statusCode, error: error.code, message: error.message };
+  if (error instanceof AppError)
+    return { statusCode: error.statusCode, error: error.code, message: error.message };
   if (error instanceof SyntaxError && 'statusCode' in error) {
     return { statusCode: 400, error: 'invalid_body', message: 'The request body could not be parsed.' };
   }
@@ -43,12 +47,18 @@ function describe(error: unknown): ErrorBody {
     fromFst ?? {
       statusCode: 500,
       error: 'internal_error',
-      message: 'Something went wrong on our side. Please try again; if it keeps happening, tell the app administrator.',
+      message:
+        'Something went wrong on our side. Please try again; if it keeps happening, tell the app administrator.',
     }
   );
 }
 
-export async function sendError(request: FastifyRequest, reply: FastifyReply, body: ErrorBody, details?: unknown) {
+export async function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: ErrorBody,
+  details?: unknown,
+) {
   reply.code(body.statusCode);
   if (request.routeOptions.config?.html) {
     return reply.type('text/html; charset=utf-8').view('error', { ...body, details });

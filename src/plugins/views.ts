@@ -9,7 +9,11 @@ export const VIEWS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 export default fp(
   async (app) => {
     // Templates are compiled once and cached outside development.
-    const eta = new Eta({ views: VIEWS_DIR, cache: process.env.NODE_ENV !== 'development', autoEscape: true });
+    const eta = new Eta({
+      views: VIEWS_DIR,
+      cache: process.env.NODE_ENV !== 'development',
+      autoEscape: true,
+    });
     await app.register(view, { engine: { eta }, root: VIEWS_DIR, viewExt: 'eta' });
   },
   { name: 'views' },

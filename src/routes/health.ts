@@ -8,7 +8,9 @@ const health: FastifyPluginAsync = async (app) => {
       return { status: 'ok', database: app.dbProvider };
     } catch (error) {
       request.log.warn({ err: error }, 'health check: database unreachable');
-      return reply.code(503).send({ error: 'database_unavailable', message: 'The database does not answer.' });
+      return reply
+        .code(503)
+        .send({ error: 'database_unavailable', message: 'The database does not answer.' });
     }
   });
 };

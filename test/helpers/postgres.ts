@@ -23,7 +23,9 @@ export async function ensurePostgres(): Promise<void> {
     const version = readdirSync('/etc/postgresql')[0];
     if (version) {
       try {
-        execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'ignore' });
+        execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], {
+          stdio: 'ignore',
+        });
       } catch {
         // Already starting or started by a parallel worker; the poll below decides.
       }
@@ -47,7 +49,9 @@ export async function adminQuery(sql: string): Promise<void> {
 }
 
 /** A new empty database; returns its URL and a function that drops it. */
-export async function createTempPgDatabase(prefix = 't'): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTempPgDatabase(
+  prefix = 't',
+): Promise<{ url: string; drop: () => Promise<void> }> {
   await ensurePostgres();
   const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   await adminQuery(`CREATE DATABASE "${name}"`);
