@@ -39,6 +39,7 @@ export class PrismaInstallationStore implements InstallationStore {
       uninstalledAt: row.uninstalledAt,
       lastError: row.lastError,
       lastErrorAt: row.lastErrorAt,
+      installGrantHash: row.installGrantHash,
     };
   }
 
@@ -88,6 +89,7 @@ export class PrismaInstallationStore implements InstallationStore {
       ...(input.scope !== undefined && { scope: input.scope }),
       ...(input.lang !== undefined && { lang: input.lang }),
       ...(input.status !== undefined && { status: input.status }),
+      ...(input.installGrantHash !== undefined && { installGrantHash: input.installGrantHash }),
       ...(input.status === 'active' && { installedAt: new Date(), uninstalledAt: null, lastError: null }),
     };
     return this.db.$transaction(async (tx) => {

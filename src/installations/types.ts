@@ -16,6 +16,8 @@ export interface Installation {
   uninstalledAt: Date | null;
   lastError: string | null;
   lastErrorAt: Date | null;
+  /** sha256 (hex) of the refresh token the last install POST proved genuine. */
+  installGrantHash: string | null;
 }
 
 /** An OAuth pair as the OAuth server issued it. */
@@ -44,6 +46,7 @@ export interface InstallationInput {
   scope?: string | null;
   lang?: string | null;
   status?: InstallationStatus;
+  installGrantHash?: string | null;
 }
 
 export interface BindingRecord {

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
+import { resolveLang, translator } from '../i18n.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -53,6 +54,11 @@ function describe(error: unknown): ErrorBody {
   );
 }
 
+function pick(source: unknown, key: string): string | undefined {
+  const value = source && typeof source === 'object' ? (source as Record<string, unknown>)[key] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
 export async function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -61,7 +67,19 @@ export async function sendError(
 ) {
   reply.code(body.statusCode);
   if (request.routeOptions.config?.html) {
-    return reply.type('text/html; charset=utf-8').view('error', { ...body, details });
+    // Bitrix24 sends LANG in the query (install) or the body (widgets).
+    const lang = resolveLang(pick(request.body, 'LANG') ?? pick(request.query, 'LANG'));
+    const t = translator(lang);
+    const localized = t(`errors.${body.error}`);
+    return reply.type('text/html; charset=utf-8').view('error', {
+      ...body,
+      // The catalog's sentence for this code when there is one; the specific detail after it.
+      message: localized === `errors.${body.error}` ? body.message : localized,
+      hint: localized === `errors.${body.error}` ? null : body.message,
+      details,
+      lang,
+      t,
+    });
   }
   return reply.send({ error: body.error, message: body.message, ...(details ? { details } : {}) });
 }

@@ -27,6 +27,7 @@ describe(`models round-trip (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
         uninstalledAt: at,
         lastError: 'boom',
         lastErrorAt: at,
+        installGrantHash: 'h',
         token: {
           create: {
             accessToken: 'a',
@@ -64,6 +65,7 @@ describe(`models round-trip (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
       uninstalledAt: at,
       lastError: 'boom',
       lastErrorAt: at,
+      installGrantHash: 'h',
       token: {
         installationId: installation.id,
         accessToken: 'a',

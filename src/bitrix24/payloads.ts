@@ -1,0 +1,126 @@
+// What Bitrix24 POSTs to the app: install and placement handlers (query + form body, the body
+// winning) and events (bracketed keys). Validated here once; routes receive typed values.
+import { z } from 'zod';
+import { badRequest } from '../errors.js';
+
+const domain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/, 'must be a host name such as portal.bitrix24.com');
+const memberId = z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the portal member_id (letters and digits)');
+const token = z.string().trim().regex(/^[A-Za-z0-9._-]{8,512}$/, 'must be an OAuth token');
+const seconds = z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(10 * 365 * 86400);
+const protocol = z.enum(['0', '1'], { error: 'must be 0 (http) or 1 (https)' }).transform((v) => (v === '1' ? 'https' : 'http'));
+const lang = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z]{2}(-[a-z]{2})?$/, 'must be a language code such as en')
+  .default('en');
+const appSid = z.string().trim().max(128).regex(/^[A-Za-z0-9]*$/, 'must be letters and digits').optional();
+const text = (max: number) => z.string().trim().max(max);
+
+/** PLACEMENT_OPTIONS arrives as a JSON string (escapes like `\/` included). */
+const placementOptions = z
+  .string()
+  .max(8192)
+  .default('')
+  .transform((raw, ctx) => {
+    if (raw.trim() === '') return {} as Record<string, unknown>;
+    try {
+      const value: unknown = JSON.parse(raw);
+      if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+    return z.NEVER;
+  });
+
+/** The fields shared by the install handler and every placement handler. */
+const frameFields = {
+  DOMAIN: domain,
+  PROTOCOL: protocol,
+  LANG: lang,
+  APP_SID: appSid,
+  AUTH_ID: token,
+  AUTH_EXPIRES: seconds,
+  REFRESH_ID: token.optional(),
+  member_id: memberId,
+  status: text(8).optional(),
+  PLACEMENT: text(128),
+  PLACEMENT_OPTIONS: placementOptions,
+  APPLICATION_SCOPE: text(1024).optional(),
+  APPLICATION_TOKEN: z.string().trim().regex(/^[A-Za-z0-9]{1,128}$/, 'must be letters and digits').optional(),
+  SERVER_ENDPOINT: text(512).optional(),
+};
+
+export const installPayloadSchema = z.object({ ...frameFields, REFRESH_ID: token });
+export type InstallPayload = z.output<typeof installPayloadSchema>;
+
+export const placementPayloadSchema = z.object(frameFields);
+export type PlacementPayload = z.output<typeof placementPayloadSchema>;
+
+const eventAuth = z.object({
+  access_token: token.optional(),
+  refresh_token: token.optional(),
+  expires: seconds.optional(),
+  expires_in: seconds.optional(),
+  scope: text(1024).optional(),
+  domain,
+  server_endpoint: text(512).optional(),
+  client_endpoint: text(512).optional(),
+  status: text(8).optional(),
+  member_id: memberId,
+  user_id: z.coerce.number().int().min(0).optional(),
+  application_token: z.string().trim().regex(/^[A-Za-z0-9]{1,128}$/, 'must be letters and digits'),
+});
+
+export const eventPayloadSchema = z.object({
+  event: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .regex(/^[A-Z0-9_]{1,64}$/, 'must be an event name such as ONAPPUNINSTALL'),
+  event_handler_id: z.coerce.number().int().optional(),
+  data: z.record(z.string(), z.unknown()).default({}),
+  ts: z.coerce.number().int().min(0).optional(),
+  auth: eventAuth,
+});
+export type EventPayload = z.output<typeof eventPayloadSchema>;
+
+function record(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** Only own string-valued keys survive: bracket tricks and arrays cannot smuggle objects into a field. */
+function flatStrings(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(record(value))) if (typeof v === 'string') out[key] = v;
+  return out;
+}
+
+/** Merges query and body the way PHP's $_REQUEST does for Bitrix24 handlers: the body wins. */
+export function mergeQueryAndBody(query: unknown, body: unknown): Record<string, string> {
+  return { ...flatStrings(query), ...flatStrings(body) };
+}
+
+/** Parses or throws a 400 that names each bad field; nothing has been touched yet. */
+export function parsePayload<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const fields = result.error.issues.map((issue) => {
+    const field = issue.path.map((p, i) => (i === 0 ? String(p) : `[${String(p)}]`)).join('') || 'body';
+    const missing = issue.code === 'invalid_type' && issue.message.includes('undefined');
+    return { field, message: missing ? 'is missing' : issue.message };
+  });
+  const sentence = fields.map((f) => `${f.field} ${f.message}`).join('; ');
+  throw badRequest('invalid_payload', `The ${what} is not valid: ${sentence}.`, { fields });
+}
+
+export function eventInput(body: unknown): unknown {
+  const b = record(body);
+  return { ...b, data: record(b.data), auth: flatStrings(b.auth) };
+}

@@ -1,0 +1,39 @@
+// One catalog file per language in views/locales; English is the fallback for missing keys.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VIEWS_DIR } from './plugins/views.js';
+
+export const DEFAULT_LANG = 'en';
+type Catalog = Record<string, string>;
+
+const catalogs: Record<string, Catalog> = Object.fromEntries(
+  readdirSync(join(VIEWS_DIR, 'locales'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => [f.slice(0, -5), JSON.parse(readFileSync(join(VIEWS_DIR, 'locales', f), 'utf8')) as Catalog]),
+);
+
+export const LANGUAGES = Object.keys(catalogs).sort();
+
+/** Bitrix24's LANG (`de`, `ua`, `br`...) to a language we have, falling back to English. */
+export function resolveLang(lang: string | undefined | null): string {
+  const base = (lang ?? '').toLowerCase().slice(0, 2);
+  if (base in catalogs) return base;
+  if (base === 'ua' || base === 'by' || base === 'kz') return catalogs.ru ? 'ru' : DEFAULT_LANG;
+  return DEFAULT_LANG;
+}
+
+export type Translate = (key: string, params?: Record<string, string | number>) => string;
+
+export function translator(lang: string): Translate {
+  const catalog = catalogs[resolveLang(lang)] ?? {};
+  const fallback = catalogs[DEFAULT_LANG] ?? {};
+  return (key, params) => {
+    const template = catalog[key] ?? fallback[key] ?? key;
+    return params ? template.replace(/\{(\w+)\}/g, (m, name: string) => String(params[name] ?? m)) : template;
+  };
+}
+
+/** A key's text in every language, e.g. for placement titles. */
+export function allTranslations(key: string): Record<string, string> {
+  return Object.fromEntries(LANGUAGES.map((lang) => [lang, translator(lang)(key)]));
+}

@@ -1,0 +1,115 @@
+// The refresh grant against the Bitrix24 OAuth server. One request, no retries: a refresh
+// token is single-use, so whether to try again is the token manager's decision.
+import { z } from 'zod';
+import { bitrix24Error, TransientError, UnexpectedResponseError } from '../bitrix24/errors.js';
+import type { TokenGrant } from './types.js';
+
+export interface OAuthClientConfig {
+  /** e.g. https://oauth.bitrix.info (no trailing slash needed). */
+  oauthUrl: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+const OAUTH_METHOD = 'oauth/token';
+
+const numeric = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]);
+
+const grantSchema = z.object({
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1),
+  expires_in: numeric.optional(),
+  expires: numeric.optional(),
+  member_id: z.string().optional(),
+  user_id: numeric.optional(),
+  client_endpoint: z.string().optional(),
+});
+
+export interface RefreshedGrant extends TokenGrant {
+  memberId: string | undefined;
+  clientEndpoint: string | undefined;
+}
+
+export interface RefreshRequestOptions {
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+  /** Current time in ms, for computing the expiry from expires_in. */
+  now: number;
+}
+
+/** `GET {oauthUrl}/oauth/token/?grant_type=refresh_token&...`. Throws typed Bitrix24 errors. */
+export async function requestRefreshGrant(
+  config: OAuthClientConfig,
+  refreshToken: string,
+  options: RefreshRequestOptions,
+): Promise<RefreshedGrant> {
+  const url = new URL('/oauth/token/', config.oauthUrl.endsWith('/') ? config.oauthUrl : `${config.oauthUrl}/`);
+  url.search = new URLSearchParams({
+    grant_type: 'refresh_token',
+    client_id: config.clientId,
+    client_secret: config.clientSecret,
+    refresh_token: refreshToken,
+  }).toString();
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  let status: number;
+  let text: string;
+  try {
+    const response = await (options.fetch ?? fetch)(url, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    status = response.status;
+    text = await response.text();
+  } catch (cause) {
+    // Never include the URL: it carries the client secret and the refresh token.
+    const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+    throw new TransientError({
+      code: timedOut ? 'REQUEST_TIMEOUT' : 'NETWORK_ERROR',
+      status: 0,
+      description: timedOut ? `OAuth server did not answer within ${timeoutMs} ms` : 'OAuth server unreachable',
+      method: OAUTH_METHOD,
+    });
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new TransientError({
+      code: 'ERROR_UNEXPECTED_ANSWER',
+      status,
+      description: `OAuth answer is not JSON (HTTP ${status})`,
+      method: OAUTH_METHOD,
+    });
+  }
+  const fields = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  if (typeof fields.error === 'string') {
+    throw bitrix24Error({
+      code: fields.error,
+      status,
+      description: typeof fields.error_description === 'string' ? fields.error_description : '',
+      method: OAUTH_METHOD,
+    });
+  }
+  if (status >= 500) {
+    throw new TransientError({ code: `HTTP_${status}`, status, description: 'OAuth server error', method: OAUTH_METHOD });
+  }
+  const parsed = grantSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new UnexpectedResponseError({
+      code: 'ERROR_UNEXPECTED_ANSWER',
+      status,
+      description: 'OAuth answer lacks access_token/refresh_token',
+      method: OAUTH_METHOD,
+    });
+  }
+  const grant = parsed.data;
+  const lifetimeSeconds = grant.expires_in ?? 3600;
+  return {
+    accessToken: grant.access_token,
+    refreshToken: grant.refresh_token,
+    expiresAt: new Date(options.now + lifetimeSeconds * 1000),
+    userId: grant.user_id ?? null,
+    memberId: grant.member_id,
+    clientEndpoint: grant.client_endpoint,
+  };
+}
