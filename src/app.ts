@@ -7,6 +7,7 @@ import { createDb, type Db, type Provider } from './db/client.js';
 import { createLogger } from './logger.js';
 import dbPlugin from './plugins/db.js';
 import errorHandler from './plugins/error-handler.js';
+import securityHeaders from './plugins/security-headers.js';
 import staticFiles from './plugins/static.js';
 import views from './plugins/views.js';
 import health from './routes/health.js';
@@ -43,6 +44,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const database = deps.db ?? createDb(config.databaseUrl);
   await app.register(dbPlugin, { ...database, owned: !deps.db });
   await app.register(formbody, { parser: parseForm, bodyLimit: config.bodyLimitBytes });
+  await app.register(securityHeaders);
   await app.register(views);
   await app.register(errorHandler);
   await app.register(staticFiles);

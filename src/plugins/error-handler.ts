@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
 import { resolveLang, translator } from '../i18n.js';
+import { portalOrigin } from './security-headers.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -70,6 +71,11 @@ export async function sendError(
     // Bitrix24 sends LANG in the query (install) or the body (widgets).
     const lang = resolveLang(pick(request.body, 'LANG') ?? pick(request.query, 'LANG'));
     const t = translator(lang);
+    // The error must be visible inside the portal's iframe: allow the origin the request names.
+    const domain = pick(request.query, 'DOMAIN') ?? pick(request.body, 'DOMAIN');
+    const protocol = (pick(request.query, 'PROTOCOL') ?? pick(request.body, 'PROTOCOL')) === '0' ? 'http' : 'https';
+    const origin = domain ? portalOrigin(protocol, domain) : null;
+    if (origin) reply.allowFraming(origin);
     const localized = t(`errors.${body.error}`);
     return reply.type('text/html; charset=utf-8').view('error', {
       ...body,
@@ -100,5 +106,5 @@ export default fp(
       }),
     );
   },
-  { name: 'error-handler', dependencies: ['views'] },
+  { name: 'error-handler', dependencies: ['views', 'security-headers'] },
 );

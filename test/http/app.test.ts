@@ -110,6 +110,29 @@ describe('buildApp', () => {
     await app.close();
   });
 
+  it('forbids framing by default and lets an HTML error page be framed by the portal that asked', async () => {
+    const { app } = await buildTestApp(testDb);
+    app.post('/widget', { config: { html: true } }, async () => {
+      throw new AppError(400, 'invalid_payload', 'Field X is missing.');
+    });
+    const health = await app.inject('/healthz');
+    expect(health.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(health.headers['x-frame-options']).toBeUndefined();
+    expect(health.headers['x-content-type-options']).toBe('nosniff');
+    const page = await app.inject({
+      method: 'POST',
+      url: '/widget?DOMAIN=portal.bitrix24.de&PROTOCOL=1&LANG=de',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'member_id=x',
+    });
+    expect(page.statusCode).toBe(400);
+    expect(page.headers['content-security-policy']).toContain('frame-ancestors https://portal.bitrix24.de');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.body).toContain('lang="de"');
+    expect(page.body).toContain('Fehler 400');
+    await app.close();
+  });
+
   it('serves the Bitrix24 JS SDK from node_modules and the stylesheet', async () => {
     const { app } = await buildTestApp(testDb);
     const sdk = await app.inject('/vendor/b24jssdk/index.min.js');
