@@ -8,15 +8,20 @@ import { createLogger } from './logger.js';
 import dbPlugin from './plugins/db.js';
 import errorHandler from './plugins/error-handler.js';
 import securityHeaders from './plugins/security-headers.js';
+import services from './plugins/services.js';
 import staticFiles from './plugins/static.js';
 import views from './plugins/views.js';
+import events from './routes/events.js';
 import health from './routes/health.js';
+import install from './routes/install.js';
 
 export interface AppDependencies {
   /** An existing Prisma client (tests share one); otherwise buildApp opens config.databaseUrl. */
   db?: { db: Db; provider: Provider };
   /** Overrides the logger (tests capture log lines with a stream; see createLogger). */
   logger?: Logger;
+  /** The clock tokens expire by (tests pass the emulator's). */
+  now?: () => number;
 }
 
 /**
@@ -48,6 +53,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(views);
   await app.register(errorHandler);
   await app.register(staticFiles);
+  await app.register(services, { config, ...(deps.now && { now: deps.now }) });
   await app.register(health);
+  await app.register(install);
+  await app.register(events);
   return app;
 }

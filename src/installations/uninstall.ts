@@ -27,7 +27,11 @@ export function sameSecret(a: string, b: string): boolean {
 }
 
 function forged(): AppError {
-  return new AppError(401, 'invalid_application_token', 'The event is not signed with this portal’s application token.');
+  return new AppError(
+    401,
+    'invalid_application_token',
+    'The event is not signed with this portal’s application token.',
+  );
 }
 
 export async function handleUninstall(deps: UninstallDeps, event: EventPayload): Promise<UninstallOutcome> {
@@ -53,6 +57,9 @@ export async function handleUninstall(deps: UninstallDeps, event: EventPayload):
   await store.deleteTokens(installation.id);
   await store.setBindings(installation.id, []);
   await store.setStatus(installation.id, 'uninstalled', null);
-  log.info({ memberId: installation.memberId, status: 'uninstalled' }, 'app uninstalled: tokens deleted, data kept');
+  log.info(
+    { memberId: installation.memberId, status: 'uninstalled' },
+    'app uninstalled: tokens deleted, data kept',
+  );
   return 'uninstalled';
 }

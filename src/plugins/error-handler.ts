@@ -73,7 +73,8 @@ export async function sendError(
     const t = translator(lang);
     // The error must be visible inside the portal's iframe: allow the origin the request names.
     const domain = pick(request.query, 'DOMAIN') ?? pick(request.body, 'DOMAIN');
-    const protocol = (pick(request.query, 'PROTOCOL') ?? pick(request.body, 'PROTOCOL')) === '0' ? 'http' : 'https';
+    const protocol =
+      (pick(request.query, 'PROTOCOL') ?? pick(request.body, 'PROTOCOL')) === '0' ? 'http' : 'https';
     const origin = domain ? portalOrigin(protocol, domain) : null;
     if (origin) reply.allowFraming(origin);
     const localized = t(`errors.${body.error}`);

@@ -1,0 +1,120 @@
+// The domain services every route shares, built once per app: the installation store,
+// the token manager (the one owner of refresh), REST clients, the installer.
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import fp from 'fastify-plugin';
+import type { Logger } from 'pino';
+import { Bitrix24ClientFactory } from '../bitrix24/client-factory.js';
+import { isBitrix24Error, UnexpectedResponseError } from '../bitrix24/errors.js';
+import { PortalLimitsRegistry } from '../bitrix24/portal-limits.js';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import { createCipher, plaintextCipher } from '../installations/cipher.js';
+import { Installer, type OAuthExchange } from '../installations/installer.js';
+import { PrismaInstallationStore } from '../installations/prisma-store.js';
+import { requestRefreshGrant } from '../installations/token-oauth-client.js';
+import { TokenManager } from '../installations/tokens.js';
+import type { Installation, InstallationStore } from '../installations/types.js';
+import { PageContextSigner } from '../placements/page-context.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    installations: InstallationStore;
+    tokens: TokenManager;
+    clients: Bitrix24ClientFactory;
+    installer: Installer;
+    pageContext: PageContextSigner;
+    /** True when the portal no longer accepts the app's stored tokens. */
+    tokensRevoked(installation: Installation): Promise<boolean>;
+  }
+}
+
+export interface ServicesOptions {
+  config: Config;
+  /** Test seam: the clock tokens expire by (the emulator's clock in tests). */
+  now?: () => number;
+}
+
+export default fp<ServicesOptions>(
+  async (app, { config, now = Date.now }) => {
+    // buildApp always hands Fastify a pino instance (createLogger), so this is that instance.
+    const log = app.log as unknown as Logger;
+    const cipher = config.tokenEncryptionKey
+      ? createCipher(config.tokenEncryptionKey, config.previousTokenEncryptionKeys)
+      : plaintextCipher;
+    if (!config.tokenEncryptionKey)
+      app.log.warn('TOKEN_ENCRYPTION_KEY is not set: tokens are stored unencrypted');
+    const store = new PrismaInstallationStore(app.db, cipher);
+    const oauthConfig = {
+      oauthUrl: config.bitrix24.oauthUrl,
+      clientId: config.bitrix24.clientId,
+      clientSecret: config.bitrix24.clientSecret,
+    };
+    const tokens = new TokenManager({
+      store,
+      oauth: oauthConfig,
+      owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+      clock: { now },
+      logger: log,
+    });
+    const { burst, perSecond } = config.bitrix24.rateLimit;
+    const clients = new Bitrix24ClientFactory({
+      tokens,
+      limits: new PortalLimitsRegistry({ capacity: burst, drainPerSecond: perSecond }),
+      logger: log,
+      allowHttp: config.bitrix24.allowHttp,
+    });
+    const oauth: OAuthExchange = {
+      async refresh(refreshToken) {
+        const grant = await requestRefreshGrant(oauthConfig, refreshToken, { now: now() });
+        if (!grant.memberId || !grant.clientEndpoint) {
+          throw new UnexpectedResponseError({
+            code: 'ERROR_UNEXPECTED_ANSWER',
+            status: 200,
+            description: 'OAuth answer lacks member_id or client_endpoint',
+            method: 'oauth/token',
+          });
+        }
+        return {
+          ...grant,
+          memberId: grant.memberId,
+          clientEndpoint: grant.clientEndpoint,
+          serverEndpoint: null,
+          scope: null,
+        };
+      },
+    };
+    app.decorate('config', config);
+    app.decorate('installations', store);
+    app.decorate('tokens', tokens);
+    app.decorate('clients', clients);
+    app.decorate(
+      'installer',
+      new Installer({
+        store,
+        oauth,
+        clientFor: (i) => clients.forInstallation(i).rest,
+        config,
+        log,
+      }),
+    );
+    app.decorate('pageContext', new PageContextSigner(config.bitrix24.clientSecret));
+    app.decorate('tokensRevoked', async (installation: Installation) => {
+      try {
+        await clients.forInstallation(installation).app.info(undefined);
+        return false;
+      } catch (error) {
+        if (isBitrix24Error(error) && (error.kind === 'reinstall' || error.kind === 'auth')) return true;
+        // Cannot tell now: let Bitrix24 send the event again later.
+        throw new AppError(
+          503,
+          'portal_unreachable',
+          'The portal could not be asked to confirm the event; try again later.',
+        );
+      }
+    });
+  },
+  { name: 'services', dependencies: ['db'] },
+);
