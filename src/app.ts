@@ -14,6 +14,7 @@ import views from './plugins/views.js';
 import events from './routes/events.js';
 import health from './routes/health.js';
 import install from './routes/install.js';
+import placements from './routes/placements.js';
 
 export interface AppDependencies {
   /** An existing Prisma client (tests share one); otherwise buildApp opens config.databaseUrl. */
@@ -57,5 +58,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(health);
   await app.register(install);
   await app.register(events);
+  await app.register(placements);
   return app;
 }

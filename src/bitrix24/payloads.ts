@@ -9,17 +9,34 @@ const domain = z
   .toLowerCase()
   .max(253)
   .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/, 'must be a host name such as portal.bitrix24.com');
-const memberId = z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the portal member_id (letters and digits)');
-const token = z.string().trim().regex(/^[A-Za-z0-9._-]{8,512}$/, 'must be an OAuth token');
-const seconds = z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(10 * 365 * 86400);
-const protocol = z.enum(['0', '1'], { error: 'must be 0 (http) or 1 (https)' }).transform((v) => (v === '1' ? 'https' : 'http'));
+const memberId = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the portal member_id (letters and digits)');
+const token = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9._-]{8,512}$/, 'must be an OAuth token');
+const seconds = z.coerce
+  .number({ error: 'must be a number of seconds' })
+  .int()
+  .min(0)
+  .max(10 * 365 * 86400);
+const protocol = z
+  .enum(['0', '1'], { error: 'must be 0 (http) or 1 (https)' })
+  .transform((v) => (v === '1' ? 'https' : 'http'));
 const lang = z
   .string()
   .trim()
   .toLowerCase()
   .regex(/^[a-z]{2}(-[a-z]{2})?$/, 'must be a language code such as en')
   .default('en');
-const appSid = z.string().trim().max(128).regex(/^[A-Za-z0-9]*$/, 'must be letters and digits').optional();
+const appSid = z
+  .string()
+  .trim()
+  .max(128)
+  .regex(/^[A-Za-z0-9]*$/, 'must be letters and digits')
+  .optional();
 const text = (max: number) => z.string().trim().max(max);
 
 /** PLACEMENT_OPTIONS arrives as a JSON string (escapes like `\/` included). */
@@ -31,7 +48,8 @@ const placementOptions = z
     if (raw.trim() === '') return {} as Record<string, unknown>;
     try {
       const value: unknown = JSON.parse(raw);
-      if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+      if (value && typeof value === 'object' && !Array.isArray(value))
+        return value as Record<string, unknown>;
     } catch {
       // reported below
     }
@@ -53,7 +71,11 @@ const frameFields = {
   PLACEMENT: text(128),
   PLACEMENT_OPTIONS: placementOptions,
   APPLICATION_SCOPE: text(1024).optional(),
-  APPLICATION_TOKEN: z.string().trim().regex(/^[A-Za-z0-9]{1,128}$/, 'must be letters and digits').optional(),
+  APPLICATION_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9]{1,128}$/, 'must be letters and digits')
+    .optional(),
   SERVER_ENDPOINT: text(512).optional(),
 };
 
@@ -66,7 +88,8 @@ export type PlacementPayload = z.output<typeof placementPayloadSchema>;
 const eventAuth = z.object({
   access_token: token.optional(),
   refresh_token: token.optional(),
-  expires: seconds.optional(),
+  /** A unix timestamp in events (the access token's end), unlike AUTH_EXPIRES. */
+  expires: z.coerce.number({ error: 'must be a unix timestamp' }).int().min(0).max(1e11).optional(),
   expires_in: seconds.optional(),
   scope: text(1024).optional(),
   domain,
@@ -75,7 +98,10 @@ const eventAuth = z.object({
   status: text(8).optional(),
   member_id: memberId,
   user_id: z.coerce.number().int().min(0).optional(),
-  application_token: z.string().trim().regex(/^[A-Za-z0-9]{1,128}$/, 'must be letters and digits'),
+  application_token: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9]{1,128}$/, 'must be letters and digits'),
 });
 
 export const eventPayloadSchema = z.object({
@@ -92,7 +118,9 @@ export const eventPayloadSchema = z.object({
 export type EventPayload = z.output<typeof eventPayloadSchema>;
 
 function record(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 /** Only own string-valued keys survive: bracket tricks and arrays cannot smuggle objects into a field. */

@@ -2,7 +2,14 @@
 // each rendered page carries a short-lived signed context that its forms post back. The
 // user's AUTH_ID travels inside it encrypted: the page never shows a usable token, and an
 // action can act only as the user who opened the widget, on the portal that opened it.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { AppError } from '../errors.js';
 
 export interface PageContext {
@@ -30,14 +37,19 @@ export class PageContextSigner {
     private readonly now: () => number = Date.now,
   ) {
     // Separate keys for signing and encrypting, both derived from the app's secret.
-    const derive = (info: string) => Buffer.from(hkdfSync('sha256', serverSecret, 'b24-sites-page-context', info, 32));
+    const derive = (info: string) =>
+      Buffer.from(hkdfSync('sha256', serverSecret, 'b24-sites-page-context', info, 32));
     this.keys = { mac: derive('mac'), enc: derive('enc') };
   }
 
   sign(context: PageContext): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.keys.enc, iv);
-    const sealed = Buffer.concat([cipher.update(context.userAuth, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const sealed = Buffer.concat([
+      cipher.update(context.userAuth, 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
     const body = {
       m: context.memberId,
       p: context.placement,
@@ -69,16 +81,21 @@ export class PageContextSigner {
       exp: number;
     };
     if (body.exp < this.now()) {
-      throw new AppError(403, 'expired_context', 'This page has expired. Close it and open the widget again.');
+      throw new AppError(
+        403,
+        'expired_context',
+        'This page has expired. Close it and open the widget again.',
+      );
     }
     if (expected.memberId !== undefined && expected.memberId !== body.m) throw invalid();
     const [iv, sealed] = body.a.split('.');
     const bytes = Buffer.from(sealed ?? '', 'base64url');
     const decipher = createDecipheriv('aes-256-gcm', this.keys.enc, Buffer.from(iv ?? '', 'base64url'));
     decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    const userAuth = Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString(
-      'utf8',
-    );
+    const userAuth = Buffer.concat([
+      decipher.update(bytes.subarray(0, bytes.length - 16)),
+      decipher.final(),
+    ]).toString('utf8');
     return {
       memberId: body.m,
       placement: body.p,

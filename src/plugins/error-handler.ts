@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { type Bitrix24Error, isBitrix24Error } from '../bitrix24/errors.js';
 import { AppError } from '../errors.js';
 import { resolveLang, translator } from '../i18n.js';
 import { portalOrigin } from './security-headers.js';
@@ -38,9 +39,32 @@ function fromFastify(error: FastifyError): ErrorBody | null {
   };
 }
 
+/** A Bitrix24 failure that reached the top: the portal's answer, as our status and a sentence. */
+function fromBitrix24(error: Bitrix24Error): ErrorBody {
+  const portal = `Bitrix24 answered ${error.code} to ${error.method}.`;
+  switch (error.kind) {
+    case 'rate_limit':
+    case 'transient':
+      return {
+        statusCode: 503,
+        error: 'portal_unavailable',
+        message: `The portal is busy or unreachable. ${portal} Try again.`,
+      };
+    case 'reinstall':
+      return { statusCode: 403, error: 'needs_reinstall', message: `The app has lost access to this portal. ${portal}` };
+    case 'auth':
+      return { statusCode: 401, error: 'portal_auth_failed', message: `The portal did not accept the token. ${portal}` };
+    case 'access':
+      return { statusCode: 403, error: 'portal_access_denied', message: `The portal refused this. ${portal}` };
+    default:
+      return { statusCode: 502, error: 'portal_error', message: `The portal could not do this. ${portal}` };
+  }
+}
+
 function describe(error: unknown): ErrorBody {
   if (error instanceof AppError)
     return { statusCode: error.statusCode, error: error.code, message: error.message };
+  if (isBitrix24Error(error)) return fromBitrix24(error);
   if (error instanceof SyntaxError && 'statusCode' in error) {
     return { statusCode: 400, error: 'invalid_body', message: 'The request body could not be parsed.' };
   }

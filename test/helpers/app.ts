@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { type AppDependencies, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { TestDatabase } from './db.js';
@@ -36,10 +36,11 @@ export class LogCapture {
 export async function buildTestApp(
   testDb: TestDatabase,
   env: Record<string, string> = {},
+  deps: Pick<AppDependencies, 'now'> = {},
 ): Promise<{ app: FastifyInstance; logs: LogCapture; config: Config }> {
   const config = testConfig({ DATABASE_URL: testDb.url, ...env });
   const logs = new LogCapture();
   const logger = createLogger('debug', logs.stream);
-  const app = await buildApp(config, { db: { db: testDb.db, provider: testDb.provider }, logger });
+  const app = await buildApp(config, { db: { db: testDb.db, provider: testDb.provider }, logger, ...deps });
   return { app, logs, config };
 }

@@ -1,0 +1,157 @@
+// A widget open (Bitrix24's form POST) or one of its actions (our own form POST carrying the
+// signed context) becomes one typed context: the installation, the user's client, the
+// language, the placement options. Routes receive that and nothing raw.
+import { z } from 'zod';
+import type { Bitrix24Client } from '../bitrix24/client.js';
+import type { Bitrix24ClientFactory } from '../bitrix24/client-factory.js';
+import { mergeQueryAndBody, parsePayload, placementPayloadSchema } from '../bitrix24/payloads.js';
+import { AppError } from '../errors.js';
+import { resolveLang, type Translate, translator } from '../i18n.js';
+import type { Installation, InstallationStore } from '../installations/types.js';
+import { portalOrigin } from '../plugins/security-headers.js';
+import type { PageContextSigner } from './page-context.js';
+import { isBlockPlacement, isSettingsPlacement } from './registry.js';
+
+export type WidgetKind = 'settings' | 'block';
+
+const id = z
+  .union([z.string(), z.number()])
+  .transform(String)
+  .pipe(z.string().regex(/^\d{1,12}$/, 'must be a numeric id'));
+const optionSchemas = {
+  settings: z.object({ SITE_ID: id, LID: id.optional() }),
+  block: z.object({ ID: id, CODE: z.string().trim().min(1).max(255), LID: id }),
+} as const;
+export type WidgetOptions<K extends WidgetKind> = z.output<(typeof optionSchemas)[K]>;
+
+export interface WidgetContext<K extends WidgetKind = WidgetKind> {
+  kind: K;
+  installation: Installation;
+  placement: string;
+  options: WidgetOptions<K>;
+  lang: string;
+  t: Translate;
+  /** The portal page that frames us. */
+  origin: string;
+  /** Acts as the user who opened the widget. */
+  client: Bitrix24Client;
+  /** Signed context for this page's forms. */
+  token: string;
+}
+
+export interface WidgetDeps {
+  store: InstallationStore;
+  clients: Bitrix24ClientFactory;
+  signer: PageContextSigner;
+  allowHttp: boolean;
+  now?: () => number;
+}
+
+function placementMatches(kind: WidgetKind, placement: string): boolean {
+  return kind === 'settings' ? isSettingsPlacement(placement) : isBlockPlacement(placement);
+}
+
+async function activeInstallation(store: InstallationStore, memberId: string): Promise<Installation> {
+  const installation = await store.find(memberId);
+  if (!installation || installation.status === 'uninstalled' || installation.status === 'new') {
+    throw new AppError(403, 'unknown_portal', 'This portal has not installed the app.');
+  }
+  if (installation.status === 'needs_reinstall') {
+    throw new AppError(
+      403,
+      'needs_reinstall',
+      'The app has lost access to this portal and must be reinstalled.',
+    );
+  }
+  return installation;
+}
+
+function originOf(installation: Installation): string {
+  const protocol = installation.clientEndpoint.startsWith('http://') ? 'http' : 'https';
+  return portalOrigin(protocol, installation.domain) ?? `${protocol}://${installation.domain}`;
+}
+
+/** From Bitrix24's placement POST (query + body). */
+export async function openWidget<K extends WidgetKind>(
+  deps: WidgetDeps,
+  kind: K,
+  query: unknown,
+  body: unknown,
+): Promise<WidgetContext<K>> {
+  const payload = parsePayload(placementPayloadSchema, mergeQueryAndBody(query, body), 'widget request');
+  if (!placementMatches(kind, payload.PLACEMENT)) {
+    throw new AppError(
+      400,
+      'placement_mismatch',
+      `This address serves ${kind} widgets, not ${payload.PLACEMENT}.`,
+    );
+  }
+  if (payload.PROTOCOL === 'http' && !deps.allowHttp) {
+    throw new AppError(400, 'https_required', 'This app accepts only portals served over https.');
+  }
+  const options = parsePayload(
+    optionSchemas[kind],
+    payload.PLACEMENT_OPTIONS,
+    'PLACEMENT_OPTIONS',
+  ) as WidgetOptions<K>;
+  const installation = await activeInstallation(deps.store, payload.member_id);
+  // The installation's domain was pinned by a verified install; a request naming another is forged or stale.
+  if (installation.domain !== payload.DOMAIN) {
+    throw new AppError(
+      403,
+      'domain_mismatch',
+      'This request names a different portal address than the installed one.',
+    );
+  }
+  const lang = resolveLang(payload.LANG);
+  const now = (deps.now ?? Date.now)();
+  const token = deps.signer.sign({
+    memberId: installation.memberId,
+    placement: payload.PLACEMENT,
+    options: options as Record<string, string>,
+    lang,
+    userAuth: payload.AUTH_ID,
+    userAuthExpiresAt: now + payload.AUTH_EXPIRES * 1000,
+  });
+  return {
+    kind,
+    installation,
+    placement: payload.PLACEMENT,
+    options,
+    lang,
+    t: translator(lang),
+    origin: originOf(installation),
+    client: deps.clients.forUser(installation, payload.AUTH_ID),
+    token,
+  };
+}
+
+/** From one of our own forms: the signed context decides who acts where. */
+export async function resumeWidget<K extends WidgetKind>(
+  deps: WidgetDeps,
+  kind: K,
+  body: unknown,
+): Promise<WidgetContext<K>> {
+  const raw = body && typeof body === 'object' ? (body as Record<string, unknown>).ctx : undefined;
+  const context = deps.signer.verify(raw);
+  if (!placementMatches(kind, context.placement)) {
+    throw new AppError(
+      400,
+      'placement_mismatch',
+      `This address serves ${kind} widgets, not ${context.placement}.`,
+    );
+  }
+  const installation = await activeInstallation(deps.store, context.memberId);
+  return {
+    kind,
+    installation,
+    placement: context.placement,
+    options: context.options as WidgetOptions<K>,
+    lang: context.lang,
+    t: translator(context.lang),
+    origin: originOf(installation),
+    client: deps.clients.forUser(installation, context.userAuth),
+    // The same signed context serves the next form on the re-rendered page.
+    token: raw as string,
+  };
+}
