@@ -1,0 +1,209 @@
+// The two widgets opened by the emulated portal, each action performed through the page's
+// own form, and every refusal path; real HTTP both ways.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+let memberId: string;
+beforeAll(async () => {
+  stack = await startStack();
+  memberId = stack.emulator.portal().memberId;
+  await stack.emulator.installApp(memberId, { lang: 'en' });
+  stack.emulator.finishInstall(memberId);
+});
+afterAll(async () => stack?.close());
+
+const ctxOf = (html: string) => /name="ctx" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+async function action(path: string, fields: Record<string, string>) {
+  const res = await fetch(`${stack.appUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return { status: res.status, body: await res.text(), headers: res.headers };
+}
+
+const openSettings = (o: { userId?: number; lang?: string; siteId?: number } = {}) =>
+  stack.emulator.openPlacement(memberId, { placement: 'LANDING_SETTINGS', siteId: 30, ...o });
+
+describe('LANDING_SETTINGS widget', () => {
+  it('shows the site, its pages, its special pages and their URLs, framed only by the portal', async () => {
+    const res = await openSettings({ lang: 'de' });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('Website-Einstellungen');
+    expect(res.body).toContain('Demo Store');
+    expect(res.body).toMatch(/<option value="30" selected>Home<\/option>/);
+    expect(res.body).toMatch(/data-special-url="catalog"/);
+    expect(res.headers['content-security-policy']).toContain(`frame-ancestors http://${stack.emulator.portal().domain}`);
+    expect(res.headers['x-frame-options']).toBeUndefined();
+    // The user's token never appears on the page.
+    const authId = res.payload.body.find(([k]) => k === 'AUTH_ID')?.[1];
+    expect(authId && res.body.includes(authId)).toBe(false);
+  });
+
+  it('assigns and clears special pages with landing.syspage.set', async () => {
+    const page = await openSettings();
+    const ctx = ctxOf(page.body);
+    const res = await action('/placements/settings/action', {
+      ctx,
+      action: 'syspages',
+      type_mainpage: '30',
+      type_catalog: '',
+      type_personal: '32',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('data-flash="ok"');
+    expect(res.body).toContain('Special page “Catalog” was cleared.');
+    expect(res.body).toContain('Special page “Personal account” now opens page 32.');
+    const syspages = stack.emulator.inspect(memberId).syspages;
+    expect(JSON.stringify(syspages)).toContain('personal');
+    expect(res.body).toMatch(/<option value="32" selected>Personal Section<\/option>/);
+    expect(res.body).not.toMatch(/data-special-url="catalog"/);
+  });
+
+  it('moves the site to the trash only when confirmed, and restores it', async () => {
+    const ctx = ctxOf((await openSettings()).body);
+    const unconfirmed = await action('/placements/settings/action', { ctx, action: 'trash' });
+    expect(unconfirmed.body).toContain('Tick the confirmation box first.');
+    expect(stack.emulator.inspect(memberId).sites.find((s) => s.id === 30)?.deleted).toBeFalsy();
+
+    const trashed = await action('/placements/settings/action', { ctx, action: 'trash', confirm: 'yes' });
+    expect(trashed.body).toContain('The site was moved to the trash.');
+    expect(trashed.body).toContain('data-site-deleted');
+    expect(stack.emulator.inspect(memberId).sites.find((s) => s.id === 30)?.deleted).toBe(true);
+
+    const restored = await action('/placements/settings/action', { ctx, action: 'restore' });
+    expect(restored.body).toContain('The site was restored from the trash.');
+    expect(stack.emulator.inspect(memberId).sites.find((s) => s.id === 30)?.deleted).toBe(false);
+  });
+
+  it('says in words when the portal has a domain provider (ACCESS_DENIED_DELETED)', async () => {
+    stack.emulator.setDomainProvider(memberId, true);
+    try {
+      const ctx = ctxOf((await openSettings()).body);
+      const res = await action('/placements/settings/action', { ctx, action: 'trash', confirm: 'yes' });
+      expect(res.body).toContain('data-code="ACCESS_DENIED_DELETED"');
+      expect(res.body).toContain('This portal uses a domain provider; sites cannot be deleted.');
+    } finally {
+      stack.emulator.setDomainProvider(memberId, false);
+    }
+  });
+
+  it('saves app settings with app.option.set for admins; a non-admin is told why not', async () => {
+    const adminCtx = ctxOf((await openSettings()).body);
+    const saved = await action('/placements/settings/action', {
+      ctx: adminCtx,
+      action: 'options',
+      offer_mainpage: 'yes',
+      offer_catalog: 'yes',
+    });
+    expect(saved.body).toContain('App settings saved.');
+    // Only the offered types are shown now.
+    expect(saved.body).toContain('id="type_catalog"');
+    expect(saved.body).not.toContain('id="type_personal"');
+    const installation = (await stack.app.installations.find(memberId))!;
+    expect(await stack.app.installations.getOptions(installation.id)).toEqual({
+      offered_syspage_types: 'mainpage,catalog',
+    });
+
+    const user = stack.emulator.portal().userIds.find((id) => id !== stack.emulator.portal().adminUserId)!;
+    const userCtx = ctxOf((await openSettings({ userId: user })).body);
+    const refused = await action('/placements/settings/action', { ctx: userCtx, action: 'options', offer_cart: 'yes' });
+    expect(refused.body).toContain('data-flash="error"');
+    expect(refused.body).toMatch(/data-code="(ACCESS_DENIED|INVALID_CREDENTIALS)"/);
+    expect(await stack.app.installations.getOptions(installation.id)).toEqual({
+      offered_syspage_types: 'mainpage,catalog',
+    });
+  });
+});
+
+describe('LANDING_BLOCK_* widget', () => {
+  it('shows the block, its page and site, and makes the page special then asks for refreshBlock', async () => {
+    const page = await stack.emulator.openPlacement(memberId, { placement: 'LANDING_BLOCK_*', blockId: 999 });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('data-block-code>repo_1132<');
+    expect(page.body).toContain('Catalog');
+    expect(page.body).toContain('Demo Store');
+    const res = await action('/placements/block/action', { ctx: ctxOf(page.body), action: 'make_special', type: 'catalog' });
+    expect(res.body).toContain('data-flash="ok"');
+    expect(res.body).toContain('data-refresh-block="999"');
+    expect(JSON.stringify(stack.emulator.inspect(memberId).syspages)).toMatch(/catalog/);
+  });
+
+  it('is served for a configured LANDING_BLOCK_<CODE> placement in any letter case', async () => {
+    const payload = await stack.emulator.openPlacement(memberId, { placement: 'LANDING_BLOCK_*', blockId: 996 });
+    const body = payload.payload.body.map(([k, v]): [string, string] =>
+      k === 'PLACEMENT' ? [k, 'landing_block_repo_1132'] : [k, v],
+    );
+    const res = await fetch(payload.payload.action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body).toString(),
+    });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('refusals', () => {
+  async function openWith(
+    change: (fields: [string, string][]) => [string, string][],
+    path = '/placements/settings',
+    query: Record<string, string> = {},
+  ) {
+    const page = await openSettings();
+    const url = new URL(page.payload.action);
+    url.pathname = path;
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(change(page.payload.body)).toString(),
+    });
+    return { status: res.status, body: await res.text() };
+  }
+  const set = (key: string, value: string) => (fields: [string, string][]) =>
+    fields.map(([k, v]): [string, string] => [k, k === key ? value : v]);
+
+  it('a PLACEMENT that does not match the route: 400', async () => {
+    const res = await openWith((f) => f, '/placements/block');
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('placement_mismatch');
+  });
+
+  it('bad JSON in PLACEMENT_OPTIONS: 400 naming it', async () => {
+    const res = await openWith(set('PLACEMENT_OPTIONS', '{"SITE_ID":'));
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('PLACEMENT_OPTIONS must be a JSON object');
+  });
+
+  it('an unknown portal: 403', async () => {
+    const res = await openWith(set('member_id', '0000aaaa0000aaaa'));
+    expect(res.status).toBe(403);
+    expect(res.body).toContain('unknown_portal');
+  });
+
+  it('a known member_id with another DOMAIN, in the query or the body: 403', async () => {
+    const inQuery = await openWith((f) => f, '/placements/settings', { DOMAIN: 'evil.example.com' });
+    expect(inQuery.status).toBe(403);
+    expect(inQuery.body).toContain('domain_mismatch');
+    const inBody = await openWith((f) => [...f, ['DOMAIN', 'evil.example.com']]);
+    expect(inBody.status).toBe(403);
+    expect(inBody.body).toContain('domain_mismatch');
+  });
+
+  it('a forged or tampered form context: 403, nothing done', async () => {
+    const ctx = ctxOf((await openSettings()).body);
+    const [payload, mac] = ctx.split('.');
+    const tampered = `${Buffer.from(
+      Buffer.from(payload!, 'base64url').toString().replace('"m":"', '"m":"x'),
+    ).toString('base64url')}.${mac}`;
+    const before = stack.emulator.inspect(memberId).sites;
+    for (const bad of [tampered, 'nonsense', '']) {
+      const res = await action('/placements/settings/action', { ctx: bad, action: 'trash', confirm: 'yes' });
+      expect(res.status).toBe(403);
+      expect(res.body).toContain('invalid_context');
+    }
+    expect(stack.emulator.inspect(memberId).sites).toEqual(before);
+  });
+});
