@@ -10,9 +10,19 @@
     return;
   }
   document.body.dataset.frame = 'ready';
-  const fit = () => b24.parent.fitWindow().catch(() => {});
-  await fit();
-  new ResizeObserver(() => fit()).observe(document.body);
+  // Fit to the content's own height, and only when it changed: fitWindow() measures the
+  // document's scrollHeight, which never drops below the frame's current height, so it
+  // cannot shrink the frame and can feed back on itself.
+  const main = document.querySelector('main') ?? document.body;
+  let fitted = 0;
+  const fit = () => {
+    const height = Math.ceil(main.getBoundingClientRect().height) + 32;
+    if (height === fitted) return;
+    fitted = height;
+    b24.parent.resizeWindow(document.documentElement.clientWidth, height).catch(() => {});
+  };
+  fit();
+  new ResizeObserver(() => requestAnimationFrame(fit)).observe(main);
   const refresh = document.querySelector('[data-refresh-block]');
   if (refresh) {
     const id = Number(refresh.getAttribute('data-refresh-block'));
