@@ -51,11 +51,23 @@ function fromBitrix24(error: Bitrix24Error): ErrorBody {
         message: `The portal is busy or unreachable. ${portal} Try again.`,
       };
     case 'reinstall':
-      return { statusCode: 403, error: 'needs_reinstall', message: `The app has lost access to this portal. ${portal}` };
+      return {
+        statusCode: 403,
+        error: 'needs_reinstall',
+        message: `The app has lost access to this portal. ${portal}`,
+      };
     case 'auth':
-      return { statusCode: 401, error: 'portal_auth_failed', message: `The portal did not accept the token. ${portal}` };
+      return {
+        statusCode: 401,
+        error: 'portal_auth_failed',
+        message: `The portal did not accept the token. ${portal}`,
+      };
     case 'access':
-      return { statusCode: 403, error: 'portal_access_denied', message: `The portal refused this. ${portal}` };
+      return {
+        statusCode: 403,
+        error: 'portal_access_denied',
+        message: `The portal refused this. ${portal}`,
+      };
     default:
       return { statusCode: 502, error: 'portal_error', message: `The portal could not do this. ${portal}` };
   }

@@ -19,7 +19,7 @@
       else if (k === 'className') el.className = v;
       else el.setAttribute(k, v === true ? '' : String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Number.POSITIVE_INFINITY)) {
       if (c === null || c === undefined || c === false) continue;
       el.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -320,7 +320,7 @@
         'div',
         { className: 'slider-head' },
         h('h2', { id: 'slider-title' }, title),
-        h('button', { className: 'btn light', onclick: closeSlider }, 'Close'),
+        h('button', { className: 'btn light', 'data-testid': 'slider-close', onclick: closeSlider }, 'Close'),
       ),
       h('div', { className: 'slider-body' }, iframe),
     );

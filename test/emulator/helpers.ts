@@ -1,0 +1,45 @@
+import {
+  EmulatorClock,
+  type EmulatorHandle,
+  type EmulatorOptions,
+  startEmulator,
+} from '../../src/emulator/index.js';
+
+export interface RestAnswer {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON
+  body: any;
+}
+
+/** POSTs a REST call over real HTTP, as JSON (default) or as a PHP-style form body. */
+export async function rest(
+  baseUrl: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  opts: { form?: string; query?: string } = {},
+): Promise<RestAnswer> {
+  const url = `${baseUrl}${method}${opts.query ? `?${opts.query}` : ''}`;
+  const init: RequestInit =
+    opts.form !== undefined
+      ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: opts.form }
+      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params) };
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * An emulator on a frozen clock with an admin token ready. The bucket is made roomy because a
+ * frozen clock never drains it; the bucket tests set their own limits.
+ */
+export async function frozenEmulator(options: EmulatorOptions = {}) {
+  const clock = new EmulatorClock({ frozen: true });
+  const emulator = await startEmulator({ clock, limits: { bucketSize: 100_000 }, ...options });
+  const portal = emulator.portal();
+  const admin = emulator.issueTokens(portal.memberId, portal.adminUserId);
+  const call = (method: string, params: Record<string, unknown> = {}, token: string = admin.access_token) =>
+    rest(portal.clientEndpoint, method, { ...params, auth: token });
+  return { emulator, clock, portal, admin, call };
+}
+
+export type { EmulatorHandle };
