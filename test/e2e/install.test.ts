@@ -3,7 +3,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Installer } from '../../src/installations/installer.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -19,7 +19,9 @@ const placementsOf = (stack: Stack, memberId?: string) =>
     .sort((a, b) => a.placement.localeCompare(b.placement));
 
 const eventsOf = (stack: Stack, memberId?: string) =>
-  stack.emulator.inspect(memberId).apps.flatMap((a) => a.events.map((e) => ({ event: e.event, handler: e.handler })));
+  stack.emulator
+    .inspect(memberId)
+    .apps.flatMap((a) => a.events.map((e) => ({ event: e.event, handler: e.handler })));
 
 describe('install through the portal', () => {
   it('binds every placement and ONAPPUNINSTALL, stores the installation, and renders the install page', async () => {
@@ -96,7 +98,9 @@ describe('install through the portal', () => {
       'https://moved.example.com/placements/block',
       'https://moved.example.com/placements/settings',
     ]);
-    expect(eventsOf(stack)).toEqual([{ event: 'ONAPPUNINSTALL', handler: 'https://moved.example.com/events' }]);
+    expect(eventsOf(stack)).toEqual([
+      { event: 'ONAPPUNINSTALL', handler: 'https://moved.example.com/events' },
+    ]);
     // And back, through the real install page.
     await stack.emulator.installApp(portal.memberId, { lang: 'de' });
     expect(placementsOf(stack)).toHaveLength(3);
@@ -117,7 +121,9 @@ async function resubmit(payload: { action: string; body: [string, string][] }) {
 describe('install failures', () => {
   let failing: Stack;
   beforeAll(async () => {
-    failing = await startStack({ emulator: { portals: [{ memberId: 'f00dfeed' }, { memberId: 'beefcafe' }] } });
+    failing = await startStack({
+      emulator: { portals: [{ memberId: 'f00dfeed' }, { memberId: 'beefcafe' }] },
+    });
   });
   afterAll(async () => failing?.close());
 
@@ -199,7 +205,9 @@ describe('event-based install and uninstall', () => {
     const stored = await events.app.installations.find('e1e1e1e1');
     expect(stored?.applicationToken).toMatch(/^[0-9a-f]+$/);
     expect(placementsOf(events, 'e1e1e1e1')).toHaveLength(2);
-    expect(eventsOf(events, 'e1e1e1e1')).toEqual([{ event: 'ONAPPUNINSTALL', handler: `${events.appUrl}/events` }]);
+    expect(eventsOf(events, 'e1e1e1e1')).toEqual([
+      { event: 'ONAPPUNINSTALL', handler: `${events.appUrl}/events` },
+    ]);
   });
 
   it('uninstall from the portal (CLEAN=0) deletes tokens and keeps the row', async () => {
@@ -214,7 +222,10 @@ describe('event-based install and uninstall', () => {
     await events.emulator.installApp('e1e1e1e1');
     const before = await events.app.installations.find('e1e1e1e1');
     expect(before?.status).toBe('active');
-    await events.testDb.db.installation.update({ where: { id: before!.id }, data: { applicationToken: null } });
+    await events.testDb.db.installation.update({
+      where: { id: before!.id },
+      data: { applicationToken: null },
+    });
     // A forged uninstall while the app still works on the portal: refused.
     const forged = await fetch(`${events.appUrl}/events`, {
       method: 'POST',

@@ -1,7 +1,7 @@
 // The two widgets opened by the emulated portal, each action performed through the page's
 // own form, and every refusal path; real HTTP both ways.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
 let memberId: string;
@@ -35,7 +35,9 @@ describe('LANDING_SETTINGS widget', () => {
     expect(res.body).toContain('Demo Store');
     expect(res.body).toMatch(/<option value="30" selected>Home<\/option>/);
     expect(res.body).toMatch(/data-special-url="catalog"/);
-    expect(res.headers['content-security-policy']).toContain(`frame-ancestors http://${stack.emulator.portal().domain}`);
+    expect(res.headers['content-security-policy']).toContain(
+      `frame-ancestors http://${stack.emulator.portal().domain}`,
+    );
     expect(res.headers['x-frame-options']).toBeUndefined();
     // The user's token never appears on the page.
     const authId = res.payload.body.find(([k]) => k === 'AUTH_ID')?.[1];
@@ -109,7 +111,11 @@ describe('LANDING_SETTINGS widget', () => {
 
     const user = stack.emulator.portal().userIds.find((id) => id !== stack.emulator.portal().adminUserId)!;
     const userCtx = ctxOf((await openSettings({ userId: user })).body);
-    const refused = await action('/placements/settings/action', { ctx: userCtx, action: 'options', offer_cart: 'yes' });
+    const refused = await action('/placements/settings/action', {
+      ctx: userCtx,
+      action: 'options',
+      offer_cart: 'yes',
+    });
     expect(refused.body).toContain('data-flash="error"');
     expect(refused.body).toMatch(/data-code="(ACCESS_DENIED|INVALID_CREDENTIALS)"/);
     expect(await stack.app.installations.getOptions(installation.id)).toEqual({
@@ -125,14 +131,21 @@ describe('LANDING_BLOCK_* widget', () => {
     expect(page.body).toContain('data-block-code>repo_1132<');
     expect(page.body).toContain('Catalog');
     expect(page.body).toContain('Demo Store');
-    const res = await action('/placements/block/action', { ctx: ctxOf(page.body), action: 'make_special', type: 'catalog' });
+    const res = await action('/placements/block/action', {
+      ctx: ctxOf(page.body),
+      action: 'make_special',
+      type: 'catalog',
+    });
     expect(res.body).toContain('data-flash="ok"');
     expect(res.body).toContain('data-refresh-block="999"');
     expect(JSON.stringify(stack.emulator.inspect(memberId).syspages)).toMatch(/catalog/);
   });
 
   it('is served for a configured LANDING_BLOCK_<CODE> placement in any letter case', async () => {
-    const payload = await stack.emulator.openPlacement(memberId, { placement: 'LANDING_BLOCK_*', blockId: 996 });
+    const payload = await stack.emulator.openPlacement(memberId, {
+      placement: 'LANDING_BLOCK_*',
+      blockId: 996,
+    });
     const body = payload.payload.body.map(([k, v]): [string, string] =>
       k === 'PLACEMENT' ? [k, 'landing_block_repo_1132'] : [k, v],
     );
