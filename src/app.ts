@@ -7,6 +7,7 @@ import { createDb, type Db, type Provider } from './db/client.js';
 import { createLogger } from './logger.js';
 import dbPlugin from './plugins/db.js';
 import errorHandler from './plugins/error-handler.js';
+import rateLimits from './plugins/rate-limits.js';
 import securityHeaders from './plugins/security-headers.js';
 import services from './plugins/services.js';
 import staticFiles from './plugins/static.js';
@@ -43,7 +44,13 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const app = Fastify({
     loggerInstance: deps.logger ?? createLogger(config.logLevel),
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: true,
+    // A hop count trusts that many proxies in front of us; Fastify's types take it as a function.
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (config.trustProxy as number)
+        : config.trustProxy,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs * 2,
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
 
@@ -51,6 +58,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(dbPlugin, { ...database, owned: !deps.db });
   await app.register(formbody, { parser: parseForm, bodyLimit: config.bodyLimitBytes });
   await app.register(securityHeaders);
+  await app.register(rateLimits, config.rateLimit);
   await app.register(views);
   await app.register(errorHandler);
   await app.register(staticFiles);

@@ -87,6 +87,20 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(256 * 1024),
+  /** Requests per minute from one client address, on every route but /healthz. */
+  RATE_LIMIT_PER_IP: z.coerce.number().int().positive().default(600),
+  /** Requests per minute naming one portal (member_id), on install, event and widget routes. */
+  RATE_LIMIT_PER_PORTAL: z.coerce.number().int().positive().default(300),
+  /** Trust X-Forwarded-For from a reverse proxy: true, a hop count, or addresses (comma-separated). */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v): boolean | number | string[] => {
+      if (v === 'true') return true;
+      if (v === 'false' || v === '') return false;
+      return /^\d+$/.test(v) ? Number(v) : v.split(',').map((s) => s.trim());
+    }),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -109,6 +123,9 @@ export interface Config {
   tokenEncryptionKey: Buffer | null;
   previousTokenEncryptionKeys: Buffer[];
   bodyLimitBytes: number;
+  rateLimit: { perIpPerMinute: number; perPortalPerMinute: number };
+  trustProxy: boolean | number | string[];
+  requestTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -153,5 +170,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? parseKey(e.TOKEN_ENCRYPTION_KEY) : null,
     previousTokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY_PREVIOUS.map(parseKey),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    rateLimit: { perIpPerMinute: e.RATE_LIMIT_PER_IP, perPortalPerMinute: e.RATE_LIMIT_PER_PORTAL },
+    trustProxy: e.TRUST_PROXY,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
   };
 }

@@ -11,6 +11,7 @@ import type { Installation, InstallationStore } from '../installations/types.js'
 import { portalOrigin } from '../plugins/security-headers.js';
 import type { PageContextSigner } from './page-context.js';
 import { isBlockPlacement, isSettingsPlacement } from './registry.js';
+import type { UserTokenVerifier } from './user-verifier.js';
 
 export type WidgetKind = 'settings' | 'block';
 
@@ -35,6 +36,8 @@ export interface WidgetContext<K extends WidgetKind = WidgetKind> {
   origin: string;
   /** Acts as the user who opened the widget. */
   client: Bitrix24Client;
+  /** That user, as the portal named them. */
+  userId: number;
   /** Signed context for this page's forms. */
   token: string;
 }
@@ -43,6 +46,7 @@ export interface WidgetDeps {
   store: InstallationStore;
   clients: Bitrix24ClientFactory;
   signer: PageContextSigner;
+  verifier: UserTokenVerifier;
   allowHttp: boolean;
   now?: () => number;
 }
@@ -105,13 +109,18 @@ export async function openWidget<K extends WidgetKind>(
   }
   const lang = resolveLang(payload.LANG);
   const now = (deps.now ?? Date.now)();
+  const client = deps.clients.forUser(installation, payload.AUTH_ID);
+  const userAuthExpiresAt = now + payload.AUTH_EXPIRES * 1000;
+  // Only a token the pinned portal accepts is signed into the page's forms.
+  const user = await deps.verifier.verify(installation.memberId, payload.AUTH_ID, userAuthExpiresAt, client);
   const token = deps.signer.sign({
     memberId: installation.memberId,
     placement: payload.PLACEMENT,
     options: options as Record<string, string>,
     lang,
     userAuth: payload.AUTH_ID,
-    userAuthExpiresAt: now + payload.AUTH_EXPIRES * 1000,
+    userAuthExpiresAt,
+    userId: user.userId,
   });
   return {
     kind,
@@ -121,7 +130,8 @@ export async function openWidget<K extends WidgetKind>(
     lang,
     t: translator(lang),
     origin: originOf(installation),
-    client: deps.clients.forUser(installation, payload.AUTH_ID),
+    client,
+    userId: user.userId,
     token,
   };
 }
@@ -151,6 +161,7 @@ export async function resumeWidget<K extends WidgetKind>(
     t: translator(context.lang),
     origin: originOf(installation),
     client: deps.clients.forUser(installation, context.userAuth),
+    userId: context.userId,
     // The same signed context serves the next form on the re-rendered page.
     token: raw as string,
   };

@@ -22,6 +22,8 @@ export interface PageContext {
   userAuth: string;
   /** When that AUTH_ID itself expires (ms since epoch). */
   userAuthExpiresAt: number;
+  /** The user the portal says owns that AUTH_ID. */
+  userId: number;
 }
 
 interface Keys {
@@ -57,6 +59,7 @@ export class PageContextSigner {
       l: context.lang,
       a: `${iv.toString('base64url')}.${sealed.toString('base64url')}`,
       ax: context.userAuthExpiresAt,
+      u: context.userId,
       exp: Math.min(this.now() + this.ttlMs, context.userAuthExpiresAt),
     };
     const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
@@ -78,6 +81,7 @@ export class PageContextSigner {
       l: string;
       a: string;
       ax: number;
+      u: number;
       exp: number;
     };
     if (body.exp < this.now()) {
@@ -103,6 +107,7 @@ export class PageContextSigner {
       lang: body.l,
       userAuth,
       userAuthExpiresAt: body.ax,
+      userId: body.u,
     };
   }
 

@@ -17,6 +17,7 @@ import { requestRefreshGrant } from '../installations/token-oauth-client.js';
 import { TokenManager } from '../installations/tokens.js';
 import type { Installation, InstallationStore } from '../installations/types.js';
 import { PageContextSigner } from '../placements/page-context.js';
+import { UserTokenVerifier } from '../placements/user-verifier.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,6 +27,7 @@ declare module 'fastify' {
     clients: Bitrix24ClientFactory;
     installer: Installer;
     pageContext: PageContextSigner;
+    userVerifier: UserTokenVerifier;
     /** True when the portal no longer accepts the app's stored tokens. */
     tokensRevoked(installation: Installation): Promise<boolean>;
   }
@@ -100,7 +102,8 @@ export default fp<ServicesOptions>(
         log,
       }),
     );
-    app.decorate('pageContext', new PageContextSigner(config.bitrix24.clientSecret));
+    app.decorate('pageContext', new PageContextSigner(config.bitrix24.clientSecret, undefined, now));
+    app.decorate('userVerifier', new UserTokenVerifier(10_000, now));
     app.decorate('tokensRevoked', async (installation: Installation) => {
       try {
         await clients.forInstallation(installation).app.info(undefined);

@@ -6,7 +6,7 @@ import { handleUninstall } from '../installations/uninstall.js';
 
 /** Bitrix24 events: form-encoded with bracketed keys (event, data[...], auth[...], ts). */
 const events: FastifyPluginAsync = async (app) => {
-  app.post('/events', async (request) => {
+  app.post('/events', { preHandler: app.portalRateLimit }, async (request) => {
     const event = parsePayload(eventPayloadSchema, eventInput(request.body), 'event');
     switch (event.event) {
       case 'ONAPPUNINSTALL': {

@@ -5,31 +5,35 @@ import { portalOrigin } from '../plugins/security-headers.js';
 
 /** The install handler Bitrix24 opens in an iframe (form POST; DOMAIN etc. in the query). */
 const install: FastifyPluginAsync = async (app) => {
-  app.post('/install', { config: { html: true } }, async (request, reply) => {
-    const payload = parsePayload(
-      installPayloadSchema,
-      mergeQueryAndBody(request.query, request.body),
-      'install request',
-    );
-    const lang = resolveLang(payload.LANG);
-    const origin = portalOrigin(payload.PROTOCOL, payload.DOMAIN);
-    if (origin) reply.allowFraming(origin);
-    const { installation, report } = await app.installer.install({
-      memberId: payload.member_id,
-      domain: payload.DOMAIN,
-      protocol: payload.PROTOCOL,
-      lang,
-      refreshToken: payload.REFRESH_ID,
-      applicationToken: payload.APPLICATION_TOKEN ?? null,
-    });
-    return reply.view('install', {
-      lang,
-      t: translator(lang),
-      domain: installation.domain,
-      placements: report.bound.filter((b) => b.kind === 'placement'),
-      events: report.bound.filter((b) => b.kind === 'event'),
-    });
-  });
+  app.post(
+    '/install',
+    { config: { html: true }, preHandler: app.portalRateLimit },
+    async (request, reply) => {
+      const payload = parsePayload(
+        installPayloadSchema,
+        mergeQueryAndBody(request.query, request.body),
+        'install request',
+      );
+      const lang = resolveLang(payload.LANG);
+      const origin = portalOrigin(payload.PROTOCOL, payload.DOMAIN);
+      if (origin) reply.allowFraming(origin);
+      const { installation, report } = await app.installer.install({
+        memberId: payload.member_id,
+        domain: payload.DOMAIN,
+        protocol: payload.PROTOCOL,
+        lang,
+        refreshToken: payload.REFRESH_ID,
+        applicationToken: payload.APPLICATION_TOKEN ?? null,
+      });
+      return reply.view('install', {
+        lang,
+        t: translator(lang),
+        domain: installation.domain,
+        placements: report.bound.filter((b) => b.kind === 'placement'),
+        events: report.bound.filter((b) => b.kind === 'event'),
+      });
+    },
+  );
 };
 
 export default install;

@@ -11,9 +11,10 @@ const placements: FastifyPluginAsync = async (app) => {
     store: app.installations,
     clients: app.clients,
     signer: app.pageContext,
+    verifier: app.userVerifier,
     allowHttp: app.config.bitrix24.allowHttp,
   };
-  const html = { config: { html: true } };
+  const html = { config: { html: true }, preHandler: app.portalRateLimit };
 
   async function renderSettings(reply: FastifyReply, ctx: WidgetContext<'settings'>, flash: Flash | null) {
     const view = await loadSettings(

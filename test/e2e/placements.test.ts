@@ -205,6 +205,29 @@ describe('refusals', () => {
     expect(inBody.body).toContain('domain_mismatch');
   });
 
+  it('an AUTH_ID the portal does not know: 401, before anything is read', async () => {
+    const before = stack.emulator.stats.portal(memberId).restByMethod;
+    const res = await openWith(set('AUTH_ID', 'forgedforgedforgedforged0001'));
+    expect(res.status).toBe(401);
+    expect(res.body).toContain('invalid_user_token');
+    const after = stack.emulator.stats.portal(memberId).restByMethod;
+    // One batch: the genuine open openWith makes first. The forged one read nothing.
+    expect((after.batch ?? 0) - (before.batch ?? 0)).toBe(1);
+  });
+
+  it('verifies a user token once, then serves opens with it from the cache', async () => {
+    const first = await openSettings();
+    const calls = () => stack.emulator.stats.portal(memberId).restByMethod['user.current'] ?? 0;
+    const afterFirst = calls();
+    const again = await fetch(first.payload.action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(first.payload.body).toString(),
+    });
+    expect(again.status).toBe(200);
+    expect(calls()).toBe(afterFirst);
+  });
+
   it('a forged or tampered form context: 403, nothing done', async () => {
     const ctx = ctxOf((await openSettings()).body);
     const [payload, mac] = ctx.split('.');

@@ -1,0 +1,68 @@
+// A widget's AUTH_ID comes from an unauthenticated POST. Before acting on it we ask the
+// installation's pinned portal who it belongs to (user.current), once per token: the answer
+// is cached until the token expires, so widgets stay fast.
+import { createHash } from 'node:crypto';
+import type { Bitrix24Client } from '../bitrix24/client.js';
+import { isBitrix24Error } from '../bitrix24/errors.js';
+import { AppError } from '../errors.js';
+
+export interface VerifiedUser {
+  userId: number;
+}
+
+interface Entry extends VerifiedUser {
+  until: number;
+}
+
+export class UserTokenVerifier {
+  private readonly cache = new Map<string, Entry>();
+
+  constructor(
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  async verify(
+    memberId: string,
+    authId: string,
+    expiresAt: number,
+    client: Bitrix24Client,
+  ): Promise<VerifiedUser> {
+    // Keyed by a hash: the cache never holds a usable token.
+    const key = createHash('sha256').update(`${memberId}\0${authId}`).digest('base64url');
+    const now = this.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.until > now) {
+      // Refresh its place: the map's order is the eviction order (least recently used first).
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return { userId: hit.userId };
+    }
+    if (hit) this.cache.delete(key);
+    let userId: number;
+    try {
+      userId = (await client.user.current(undefined)).ID;
+    } catch (error) {
+      if (isBitrix24Error(error) && (error.kind === 'auth' || error.kind === 'access')) {
+        throw new AppError(
+          401,
+          'invalid_user_token',
+          'Bitrix24 did not accept your session. Close the widget and open it again.',
+        );
+      }
+      throw error;
+    }
+    const entry: Entry = { userId, until: Math.min(expiresAt, now + 3600_000) };
+    this.cache.set(key, entry);
+    while (this.cache.size > this.maxEntries) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.cache.delete(oldest);
+    }
+    return { userId };
+  }
+}

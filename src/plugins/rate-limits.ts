@@ -1,0 +1,57 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preHandler limiting requests per portal (member_id named in the payload). */
+    portalRateLimit: preHandlerAsyncHookHandler;
+  }
+}
+
+export interface RateLimitsOptions {
+  perIpPerMinute: number;
+  perPortalPerMinute: number;
+}
+
+function field(source: unknown, key: string): unknown {
+  return source && typeof source === 'object' ? (source as Record<string, unknown>)[key] : undefined;
+}
+
+/** The portal a request claims to come from; unverified, which is fine for counting. */
+function portalKey(request: FastifyRequest): string {
+  const memberId = field(request.body, 'member_id') ?? field(field(request.body, 'auth'), 'member_id');
+  if (typeof memberId === 'string' && memberId.length <= 64) return `portal:${memberId}`;
+  // Our own forms carry the signed context instead; its first part names the portal.
+  const ctx = field(request.body, 'ctx');
+  if (typeof ctx === 'string') return `ctx:${ctx.slice(0, 64)}`;
+  return `ip:${request.ip}`;
+}
+
+const tooMany = (what: string) => (_request: FastifyRequest, context: { statusCode: number }) =>
+  new AppError(context.statusCode, 'rate_limited', `Too many requests ${what}. Wait a minute and try again.`);
+
+export default fp<RateLimitsOptions>(
+  async (app, options) => {
+    await app.register(rateLimit, {
+      global: true,
+      max: options.perIpPerMinute,
+      timeWindow: '1 minute',
+      allowList: (request) => request.url === '/healthz',
+      errorResponseBuilder: tooMany('from your address'),
+    });
+    app.decorate(
+      'portalRateLimit',
+      app.rateLimit({
+        max: options.perPortalPerMinute,
+        timeWindow: '1 minute',
+        hook: 'preHandler',
+        keyGenerator: portalKey,
+        groupId: 'portal',
+        errorResponseBuilder: tooMany('for this portal'),
+      }),
+    );
+  },
+  { name: 'rate-limits' },
+);
