@@ -43,7 +43,10 @@ export async function requestRefreshGrant(
   refreshToken: string,
   options: RefreshRequestOptions,
 ): Promise<RefreshedGrant> {
-  const url = new URL('/oauth/token/', config.oauthUrl.endsWith('/') ? config.oauthUrl : `${config.oauthUrl}/`);
+  const url = new URL(
+    '/oauth/token/',
+    config.oauthUrl.endsWith('/') ? config.oauthUrl : `${config.oauthUrl}/`,
+  );
   url.search = new URLSearchParams({
     grant_type: 'refresh_token',
     client_id: config.clientId,
@@ -66,7 +69,9 @@ export async function requestRefreshGrant(
     throw new TransientError({
       code: timedOut ? 'REQUEST_TIMEOUT' : 'NETWORK_ERROR',
       status: 0,
-      description: timedOut ? `OAuth server did not answer within ${timeoutMs} ms` : 'OAuth server unreachable',
+      description: timedOut
+        ? `OAuth server did not answer within ${timeoutMs} ms`
+        : 'OAuth server unreachable',
       method: OAUTH_METHOD,
     });
   }
@@ -91,7 +96,12 @@ export async function requestRefreshGrant(
     });
   }
   if (status >= 500) {
-    throw new TransientError({ code: `HTTP_${status}`, status, description: 'OAuth server error', method: OAUTH_METHOD });
+    throw new TransientError({
+      code: `HTTP_${status}`,
+      status,
+      description: 'OAuth server error',
+      method: OAUTH_METHOD,
+    });
   }
   const parsed = grantSchema.safeParse(body);
   if (!parsed.success) {

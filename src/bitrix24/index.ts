@@ -1,0 +1,12 @@
+export * from './access-token.js';
+export * from './batch-plan.js';
+export * from './client.js';
+export * from './client-factory.js';
+export * from './errors.js';
+export * from './leaky-bucket.js';
+export * from './operating-limit.js';
+export * from './portal-limits.js';
+export * from './redact.js';
+export * from './rest-client.js';
+export type { RestAnswer } from './rest-transport.js';
+export * from './retry-policy.js';
