@@ -69,19 +69,33 @@ export class Installer {
     const grantHash = sha256(request.refreshToken);
     const verified = await this.verify(request, existing, grantHash);
 
-    const installation = await store.save(
-      {
-        memberId: request.memberId,
-        domain: request.domain,
-        clientEndpoint: verified?.clientEndpoint ?? existing!.clientEndpoint,
-        ...(verified && { serverEndpoint: verified.serverEndpoint, scope: verified.scope }),
-        lang: request.lang,
-        applicationToken: request.applicationToken ?? null,
-        status: existing?.status === 'active' ? 'active' : 'new',
-        installGrantHash: grantHash,
-      },
-      verified ?? undefined,
-    );
+    let installation: Installation;
+    if (verified) {
+      installation = await store.save(
+        {
+          memberId: request.memberId,
+          domain: request.domain,
+          clientEndpoint: verified.clientEndpoint,
+          serverEndpoint: verified.serverEndpoint,
+          scope: verified.scope,
+          lang: request.lang,
+          applicationToken: request.applicationToken ?? null,
+          status: existing?.status === 'active' ? 'active' : 'new',
+          installGrantHash: grantHash,
+        },
+        verified,
+      );
+    } else {
+      // A reload of the install page we already verified: same portal, nothing new to store.
+      installation = existing!;
+      if (installation.domain !== request.domain) {
+        throw new AppError(
+          403,
+          'domain_mismatch',
+          'This request names a different portal address than the installed one.',
+        );
+      }
+    }
     log.info(
       { memberId: installation.memberId, domain: installation.domain, status: installation.status },
       'installation saved',
@@ -94,7 +108,9 @@ export class Installer {
         failed: report.failed.map((f) => ({ placement: f.binding.code, code: f.code })),
       });
     }
-    await store.setStatus(installation.id, 'active', null);
+    if (installation.status !== 'active' || installation.lastError !== null) {
+      await store.setStatus(installation.id, 'active', null);
+    }
     log.info(
       { memberId: installation.memberId, status: 'active', bound: report.bound.length },
       'app installed',

@@ -7,12 +7,19 @@ import {
   type InstallationInput,
   type InstallationStatus,
   type InstallationStore,
+  type InstallationSummary,
+  type ResealReport,
   type StoredTokens,
   type TokenGrant,
 } from './types.js';
 
 type InstallationRow = NonNullable<Awaited<ReturnType<Db['installation']['findUnique']>>>;
 type TokenRow = NonNullable<Awaited<ReturnType<Db['oAuthToken']['findUnique']>>>;
+
+/** Rows read per query while re-sealing, so memory stays flat however many portals there are. */
+const RESEAL_PAGE = 200;
+
+const emptyReport = (): ResealReport => ({ resealed: 0, current: 0, unreadable: [], skipped: 0 });
 
 function asStatus(value: string): InstallationStatus {
   return (INSTALLATION_STATUSES as readonly string[]).includes(value) ? (value as InstallationStatus) : 'new';
@@ -80,6 +87,29 @@ export class PrismaInstallationStore implements InstallationStore {
     return rows.map((row) => this.toInstallation(row));
   }
 
+  async summaries(): Promise<InstallationSummary[]> {
+    const rows = await this.db.installation.findMany({
+      orderBy: { id: 'asc' },
+      select: {
+        id: true,
+        memberId: true,
+        domain: true,
+        status: true,
+        lang: true,
+        installedAt: true,
+        lastError: true,
+        lastErrorAt: true,
+        token: { select: { expiresAt: true, refreshedAt: true } },
+      },
+    });
+    return rows.map(({ token, status, ...row }) => ({
+      ...row,
+      status: asStatus(status),
+      tokenExpiresAt: token?.expiresAt ?? null,
+      tokenRefreshedAt: token?.refreshedAt ?? null,
+    }));
+  }
+
   async save(input: InstallationInput, tokens?: TokenGrant): Promise<Installation> {
     const fields = {
       domain: input.domain,
@@ -90,7 +120,6 @@ export class PrismaInstallationStore implements InstallationStore {
       ...(input.lang !== undefined && { lang: input.lang }),
       ...(input.status !== undefined && { status: input.status }),
       ...(input.installGrantHash !== undefined && { installGrantHash: input.installGrantHash }),
-      ...(input.status === 'active' && { installedAt: new Date(), uninstalledAt: null, lastError: null }),
     };
     return this.db.$transaction(async (tx) => {
       const row = await tx.installation.upsert({
@@ -194,9 +223,24 @@ export class PrismaInstallationStore implements InstallationStore {
   }
 
   async setBindings(installationId: number, bindings: Omit<BindingRecord, 'boundAt'>[]): Promise<void> {
+    // A diff, not delete-all-and-insert: a rebind that changes nothing writes nothing.
+    const key = (b: { kind: string; code: string; handler: string }) => `${b.kind}\0${b.code}\0${b.handler}`;
+    const wanted = new Map(bindings.map((b) => [key(b), b]));
+    const existing = await this.db.binding.findMany({ where: { installationId } });
+    const stale = existing.filter((row) => !wanted.has(key(row)));
+    const have = new Map(existing.map((row) => [key(row), row]));
+    const added = bindings.filter((b) => !have.has(key(b)));
+    const retitled = bindings.filter((b) => {
+      const row = have.get(key(b));
+      return row !== undefined && row.title !== b.title;
+    });
+    if (!stale.length && !added.length && !retitled.length) return;
     await this.db.$transaction([
-      this.db.binding.deleteMany({ where: { installationId } }),
-      this.db.binding.createMany({ data: bindings.map((b) => ({ installationId, ...b })) }),
+      this.db.binding.deleteMany({ where: { id: { in: stale.map((row) => row.id) } } }),
+      this.db.binding.createMany({ data: added.map((b) => ({ installationId, ...b })) }),
+      ...retitled.map((b) =>
+        this.db.binding.update({ where: { id: have.get(key(b))!.id }, data: { title: b.title } }),
+      ),
     ]);
   }
 
@@ -219,5 +263,93 @@ export class PrismaInstallationStore implements InstallationStore {
 
   async delete(id: number): Promise<void> {
     await this.db.installation.delete({ where: { id } });
+  }
+
+  async resealSecrets(): Promise<{ tokens: ResealReport; applicationTokens: ResealReport }> {
+    return { tokens: await this.resealTokens(), applicationTokens: await this.resealApplicationTokens() };
+  }
+
+  /** Opens with any configured key, seals with the current one; null when no key opens it. */
+  private resealed(stored: string): string | null {
+    try {
+      return this.cipher.seal(this.cipher.open(stored));
+    } catch {
+      return null;
+    }
+  }
+
+  private async resealTokens(): Promise<ResealReport> {
+    const report = emptyReport();
+    for (let after = 0; ; ) {
+      const rows = await this.db.oAuthToken.findMany({
+        where: { installationId: { gt: after } },
+        orderBy: { installationId: 'asc' },
+        take: RESEAL_PAGE,
+        select: {
+          installationId: true,
+          accessToken: true,
+          refreshToken: true,
+          installation: { select: { memberId: true } },
+        },
+      });
+      if (rows.length === 0) return report;
+      after = rows.at(-1)!.installationId;
+      for (const row of rows) {
+        if (this.cipher.isCurrent(row.accessToken) && this.cipher.isCurrent(row.refreshToken)) {
+          report.current += 1;
+          continue;
+        }
+        const accessToken = this.resealed(row.accessToken);
+        const refreshToken = this.resealed(row.refreshToken);
+        if (accessToken === null || refreshToken === null) {
+          report.unreadable.push(row.installation.memberId);
+          continue;
+        }
+        // Conditional on the old values: a refresh that wrote new tokens meanwhile wins. The
+        // version is not bumped, so a refresh in flight still completes its compare-and-set.
+        const { count } = await this.db.oAuthToken.updateMany({
+          where: {
+            installationId: row.installationId,
+            accessToken: row.accessToken,
+            refreshToken: row.refreshToken,
+          },
+          data: { accessToken, refreshToken },
+        });
+        if (count === 1) report.resealed += 1;
+        else report.skipped += 1;
+      }
+    }
+  }
+
+  private async resealApplicationTokens(): Promise<ResealReport> {
+    const report = emptyReport();
+    for (let after = 0; ; ) {
+      const rows = await this.db.installation.findMany({
+        where: { id: { gt: after }, applicationToken: { not: null } },
+        orderBy: { id: 'asc' },
+        take: RESEAL_PAGE,
+        select: { id: true, memberId: true, applicationToken: true },
+      });
+      if (rows.length === 0) return report;
+      after = rows.at(-1)!.id;
+      for (const row of rows) {
+        const stored = row.applicationToken!;
+        if (this.cipher.isCurrent(stored)) {
+          report.current += 1;
+          continue;
+        }
+        const applicationToken = this.resealed(stored);
+        if (applicationToken === null) {
+          report.unreadable.push(row.memberId);
+          continue;
+        }
+        const { count } = await this.db.installation.updateMany({
+          where: { id: row.id, applicationToken: stored },
+          data: { applicationToken },
+        });
+        if (count === 1) report.resealed += 1;
+        else report.skipped += 1;
+      }
+    }
   }
 }

@@ -57,6 +57,33 @@ export interface BindingRecord {
   boundAt: Date;
 }
 
+/** What operators see about an installation: nothing secret, nothing decrypted. */
+export interface InstallationSummary {
+  id: number;
+  memberId: string;
+  domain: string;
+  status: InstallationStatus;
+  lang: string | null;
+  installedAt: Date | null;
+  lastError: string | null;
+  lastErrorAt: Date | null;
+  /** Null when no tokens are stored (uninstalled, or install never finished). */
+  tokenExpiresAt: Date | null;
+  tokenRefreshedAt: Date | null;
+}
+
+/** Counts from re-sealing stored secrets under the current encryption key. */
+export interface ResealReport {
+  /** Values found sealed with an older key or in plaintext, now sealed with the current key. */
+  resealed: number;
+  /** Values already sealed with the current key (left untouched). */
+  current: number;
+  /** Values no configured key opens, by installation member_id. */
+  unreadable: string[];
+  /** Values that changed while being re-sealed (a refresh wrote new ones, sealed by the app). */
+  skipped: number;
+}
+
 /**
  * The one interface for storing installations (after @slack/oauth's InstallationStore).
  * Token writes are compare-and-set on `version`; refresh is guarded by a lease so that
@@ -66,6 +93,8 @@ export interface InstallationStore {
   find(memberId: string): Promise<Installation | null>;
   findById(id: number): Promise<Installation | null>;
   list(): Promise<Installation[]>;
+  /** Every installation with its token times, without opening any secret. */
+  summaries(): Promise<InstallationSummary[]>;
   /** Creates or updates the installation and, when given, replaces its tokens (version + 1). */
   save(input: InstallationInput, tokens?: TokenGrant): Promise<Installation>;
   setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void>;
@@ -97,4 +126,10 @@ export interface InstallationStore {
 
   /** Forgets the portal entirely (uninstall with CLEAN=1). */
   delete(id: number): Promise<void>;
+
+  /**
+   * Seals every stored token and application_token with the current key (key rotation).
+   * Idempotent; a value changed meanwhile by someone else is left to them.
+   */
+  resealSecrets(): Promise<{ tokens: ResealReport; applicationTokens: ResealReport }>;
 }

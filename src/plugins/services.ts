@@ -18,6 +18,7 @@ import { TokenManager } from '../installations/tokens.js';
 import type { Installation, InstallationStore } from '../installations/types.js';
 import { PageContextSigner } from '../placements/page-context.js';
 import { UserTokenVerifier } from '../placements/user-verifier.js';
+import { ViewCache } from '../placements/view-cache.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,6 +29,7 @@ declare module 'fastify' {
     installer: Installer;
     pageContext: PageContextSigner;
     userVerifier: UserTokenVerifier;
+    viewCache: ViewCache;
     /** True when the portal no longer accepts the app's stored tokens. */
     tokensRevoked(installation: Installation): Promise<boolean>;
   }
@@ -37,10 +39,12 @@ export interface ServicesOptions {
   config: Config;
   /** Test seam: the clock tokens expire by (the emulator's clock in tests). */
   now?: () => number;
+  /** Every outbound request (REST and OAuth) goes through this (the metrics plugin counts them). */
+  fetch?: typeof fetch;
 }
 
 export default fp<ServicesOptions>(
-  async (app, { config, now = Date.now }) => {
+  async (app, { config, now = Date.now, fetch }) => {
     // buildApp always hands Fastify a pino instance (createLogger), so this is that instance.
     const log = app.log as unknown as Logger;
     const cipher = config.tokenEncryptionKey
@@ -60,6 +64,7 @@ export default fp<ServicesOptions>(
       owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
       clock: { now },
       logger: log,
+      fetch,
     });
     const { burst, perSecond } = config.bitrix24.rateLimit;
     const clients = new Bitrix24ClientFactory({
@@ -67,10 +72,11 @@ export default fp<ServicesOptions>(
       limits: new PortalLimitsRegistry({ capacity: burst, drainPerSecond: perSecond }),
       logger: log,
       allowHttp: config.bitrix24.allowHttp,
+      fetch,
     });
     const oauth: OAuthExchange = {
       async refresh(refreshToken) {
-        const grant = await requestRefreshGrant(oauthConfig, refreshToken, { now: now() });
+        const grant = await requestRefreshGrant(oauthConfig, refreshToken, { now: now(), fetch });
         if (!grant.memberId || !grant.clientEndpoint) {
           throw new UnexpectedResponseError({
             code: 'ERROR_UNEXPECTED_ANSWER',
@@ -104,6 +110,7 @@ export default fp<ServicesOptions>(
     );
     app.decorate('pageContext', new PageContextSigner(config.bitrix24.clientSecret, undefined, now));
     app.decorate('userVerifier', new UserTokenVerifier(10_000, now));
+    app.decorate('viewCache', new ViewCache(10_000, 5_000, now));
     app.decorate('tokensRevoked', async (installation: Installation) => {
       try {
         await clients.forInstallation(installation).app.info(undefined);

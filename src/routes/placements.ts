@@ -1,9 +1,14 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { loadBlock, runBlockAction } from '../placements/block.js';
+import { type BlockView, loadBlock, runBlockAction } from '../placements/block.js';
 import { openWidget, resumeWidget, type WidgetContext, type WidgetDeps } from '../placements/context.js';
 import type { Flash } from '../placements/messages.js';
 import { BLOCK_PATH, SETTINGS_PATH } from '../placements/registry.js';
-import { loadSettings, OFFERED_TYPES_OPTION, runSettingsAction } from '../placements/settings.js';
+import {
+  loadSettings,
+  OFFERED_TYPES_OPTION,
+  runSettingsAction,
+  type SettingsView,
+} from '../placements/settings.js';
 
 /** One module per placement; each has its open (Bitrix24's POST) and its action (our form). */
 const placements: FastifyPluginAsync = async (app) => {
@@ -16,64 +21,71 @@ const placements: FastifyPluginAsync = async (app) => {
   };
   const html = { config: { html: true }, preHandler: app.portalRateLimit };
 
-  async function renderSettings(reply: FastifyReply, ctx: WidgetContext<'settings'>, flash: Flash | null) {
-    const view = await loadSettings(
-      ctx.client,
-      Number(ctx.options.SITE_ID),
-      app.installations,
-      ctx.installation.id,
-    );
-    return reply
-      .allowFraming(ctx.origin)
-      .view('settings', { ...ctx, view, flash, action: `${SETTINGS_PATH}/action` });
+  const settingsView = (ctx: WidgetContext<'settings'>): Promise<SettingsView> =>
+    loadSettings(ctx.client, Number(ctx.options.SITE_ID), app.installations, ctx.installation.id);
+
+  const blockView = async (ctx: WidgetContext<'block'>): Promise<BlockView> => {
+    const options = await app.installations.getOptions(ctx.installation.id);
+    return loadBlock(ctx.client, ctx.options, options[OFFERED_TYPES_OPTION]);
+  };
+
+  function render<K extends 'settings' | 'block'>(
+    reply: FastifyReply,
+    ctx: WidgetContext<K>,
+    view: SettingsView | BlockView,
+    flash: (Flash & { refreshBlock?: number }) | null,
+  ) {
+    const path = ctx.kind === 'settings' ? SETTINGS_PATH : BLOCK_PATH;
+    return reply.allowFraming(ctx.origin).view(ctx.kind, { ...ctx, view, flash, action: `${path}/action` });
   }
+
+  /** What the user sees, from the view cache (a reopen within seconds costs the portal nothing). */
+  const cachedSettings = (ctx: WidgetContext<'settings'>) =>
+    app.viewCache.get(ctx.installation.memberId, ctx.userId, `settings:${ctx.options.SITE_ID}`, () =>
+      settingsView(ctx),
+    );
+  const cachedBlock = (ctx: WidgetContext<'block'>) =>
+    app.viewCache.get(
+      ctx.installation.memberId,
+      ctx.userId,
+      `block:${ctx.options.LID}:${ctx.options.ID}`,
+      () => blockView(ctx),
+    );
 
   app.post(SETTINGS_PATH, html, async (request, reply) => {
     const ctx = await openWidget(deps, 'settings', request.query, request.body);
-    return renderSettings(reply, ctx, null);
+    return render(reply, ctx, await cachedSettings(ctx), null);
   });
 
   app.post(`${SETTINGS_PATH}/action`, html, async (request, reply) => {
     const ctx = await resumeWidget(deps, 'settings', request.body);
-    const view = await loadSettings(
-      ctx.client,
-      Number(ctx.options.SITE_ID),
-      app.installations,
-      ctx.installation.id,
-    );
+    // An action compares against the portal's current state, never a cached one.
     const flash = await runSettingsAction(
       ctx.client,
-      view,
+      await settingsView(ctx),
       request.body as Record<string, unknown>,
       ctx.t,
       (options) => app.installations.setOptions(ctx.installation.id, options),
     );
-    return renderSettings(reply, ctx, flash);
+    app.viewCache.invalidate(ctx.installation.memberId);
+    return render(reply, ctx, await cachedSettings(ctx), flash);
   });
-
-  async function renderBlock(
-    reply: FastifyReply,
-    ctx: WidgetContext<'block'>,
-    flash: (Flash & { refreshBlock?: number }) | null,
-  ) {
-    const options = await app.installations.getOptions(ctx.installation.id);
-    const view = await loadBlock(ctx.client, ctx.options, options[OFFERED_TYPES_OPTION]);
-    return reply
-      .allowFraming(ctx.origin)
-      .view('block', { ...ctx, view, flash, action: `${BLOCK_PATH}/action` });
-  }
 
   app.post(BLOCK_PATH, html, async (request, reply) => {
     const ctx = await openWidget(deps, 'block', request.query, request.body);
-    return renderBlock(reply, ctx, null);
+    return render(reply, ctx, await cachedBlock(ctx), null);
   });
 
   app.post(`${BLOCK_PATH}/action`, html, async (request, reply) => {
     const ctx = await resumeWidget(deps, 'block', request.body);
-    const options = await app.installations.getOptions(ctx.installation.id);
-    const view = await loadBlock(ctx.client, ctx.options, options[OFFERED_TYPES_OPTION]);
-    const flash = await runBlockAction(ctx.client, view, request.body as Record<string, unknown>, ctx.t);
-    return renderBlock(reply, ctx, flash);
+    const flash = await runBlockAction(
+      ctx.client,
+      await blockView(ctx),
+      request.body as Record<string, unknown>,
+      ctx.t,
+    );
+    app.viewCache.invalidate(ctx.installation.memberId);
+    return render(reply, ctx, await cachedBlock(ctx), flash);
   });
 };
 

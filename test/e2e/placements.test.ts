@@ -206,19 +206,31 @@ describe('refusals', () => {
   });
 
   it('an AUTH_ID the portal does not know: 401, before anything is read', async () => {
+    const page = await openSettings();
     const before = stack.emulator.stats.portal(memberId).restByMethod;
-    const res = await openWith(set('AUTH_ID', 'forgedforgedforgedforged0001'));
+    const forged = page.payload.body.map(([k, v]): [string, string] => [
+      k,
+      k === 'AUTH_ID' ? 'forgedforgedforged0001' : v,
+    ]);
+    const res = await fetch(page.payload.action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(forged).toString(),
+    });
     expect(res.status).toBe(401);
-    expect(res.body).toContain('invalid_user_token');
+    expect(await res.text()).toContain('invalid_user_token');
     const after = stack.emulator.stats.portal(memberId).restByMethod;
-    // One batch: the genuine open openWith makes first. The forged one read nothing.
-    expect((after.batch ?? 0) - (before.batch ?? 0)).toBe(1);
+    // Only the verification was asked; no data was read with the forged token.
+    expect(after.batch ?? 0).toBe(before.batch ?? 0);
+    expect((after['user.current'] ?? 0) - (before['user.current'] ?? 0)).toBe(1);
   });
 
   it('verifies a user token once, then serves opens with it from the cache', async () => {
     const first = await openSettings();
     const calls = () => stack.emulator.stats.portal(memberId).restByMethod['user.current'] ?? 0;
+    const batches = () => stack.emulator.stats.portal(memberId).restByMethod.batch ?? 0;
     const afterFirst = calls();
+    const batchesAfterFirst = batches();
     const again = await fetch(first.payload.action, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -226,6 +238,8 @@ describe('refusals', () => {
     });
     expect(again.status).toBe(200);
     expect(calls()).toBe(afterFirst);
+    // The page itself came from the view cache: the portal was not asked again.
+    expect(batches()).toBe(batchesAfterFirst);
   });
 
   it('a forged or tampered form context: 403, nothing done', async () => {

@@ -33,7 +33,10 @@ describe('PrismaInstallationStore', () => {
       grant(1),
     );
     expect(saved).toMatchObject({ memberId: 'm1', status: 'active', applicationToken: 'app-secret' });
-    expect(saved.installedAt).toBeInstanceOf(Date);
+    // installedAt marks the move to active, which setStatus makes (after the bindings succeed).
+    expect(saved.installedAt).toBeNull();
+    await store.setStatus(saved.id, 'active', null);
+    expect((await store.find('m1'))?.installedAt).toBeInstanceOf(Date);
     const tokens = await store.getTokens(saved.id);
     expect(tokens).toMatchObject({ accessToken: 'access-1', refreshToken: 'refresh-1', version: 0 });
     const raw = await testDb.db.oAuthToken.findUniqueOrThrow({ where: { installationId: saved.id } });
@@ -90,6 +93,26 @@ describe('PrismaInstallationStore', () => {
     // Writing new tokens clears the lease.
     await store.replaceTokens(id, version, grant(4));
     expect((await store.getTokens(id))?.leaseOwner).toBeNull();
+  });
+
+  it('writes bindings as a diff: an unchanged set writes nothing', async () => {
+    const inst = (await store.find('m1'))!;
+    const set = [
+      { kind: 'placement' as const, code: 'LANDING_SETTINGS', handler: 'https://a/s', title: 'S' },
+      { kind: 'event' as const, code: 'ONAPPUNINSTALL', handler: 'https://a/e', title: null },
+    ];
+    await store.setBindings(inst.id, set);
+    const first = await testDb.db.binding.findMany({
+      where: { installationId: inst.id },
+      orderBy: { id: 'asc' },
+    });
+    await store.setBindings(inst.id, set);
+    expect(
+      await testDb.db.binding.findMany({ where: { installationId: inst.id }, orderBy: { id: 'asc' } }),
+    ).toEqual(first);
+    await store.setBindings(inst.id, [{ ...set[0]!, title: 'Renamed' }]);
+    const after = await testDb.db.binding.findMany({ where: { installationId: inst.id } });
+    expect(after).toEqual([{ ...first[0], title: 'Renamed' }]);
   });
 
   it('keeps bindings, options and status', async () => {
