@@ -73,10 +73,55 @@ function fromBitrix24(error: Bitrix24Error): ErrorBody {
   }
 }
 
+// Prisma's codes for "the database is not answering": unreachable, timed out, busy, closed.
+const DATABASE_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+
+/** What the driver adapter says underneath a Prisma error, when it says anything. */
+interface DriverCause {
+  kind?: string;
+  code?: string;
+  originalCode?: string;
+  severity?: string;
+}
+
+/** A failure of the database itself (not of the query): connection refused or lost, locked, shutting down. */
+function databaseUnavailable(error: object): boolean {
+  const { name, code, meta } = error as {
+    name?: unknown;
+    code?: unknown;
+    meta?: { driverAdapterError?: { cause?: DriverCause } };
+  };
+  if (name === 'PrismaClientInitializationError') return true;
+  if (typeof name !== 'string' || !name.startsWith('PrismaClient')) return false;
+  if (DATABASE_UNAVAILABLE.has(String(code))) return true;
+  const cause = meta?.driverAdapterError?.cause;
+  if (!cause) return false;
+  return (
+    cause.severity === 'FATAL' ||
+    /^(08|57P0|53300)/.test(cause.code ?? '') ||
+    cause.originalCode === 'SQLITE_BUSY' ||
+    cause.originalCode === 'SQLITE_LOCKED' ||
+    cause.kind === 'SocketTimeout' ||
+    cause.kind === 'DatabaseNotReachable'
+  );
+}
+
+function fromDatabase(error: unknown): ErrorBody | null {
+  if (!error || typeof error !== 'object' || !databaseUnavailable(error)) return null;
+  return {
+    statusCode: 503,
+    error: 'database_unavailable',
+    message:
+      'The app’s database is busy or unreachable right now. Nothing was changed; try again in a moment.',
+  };
+}
+
 function describe(error: unknown): ErrorBody {
   if (error instanceof AppError)
     return { statusCode: error.statusCode, error: error.code, message: error.message };
   if (isBitrix24Error(error)) return fromBitrix24(error);
+  const database = fromDatabase(error);
+  if (database) return database;
   if (error instanceof SyntaxError && 'statusCode' in error) {
     return { statusCode: 400, error: 'invalid_body', message: 'The request body could not be parsed.' };
   }

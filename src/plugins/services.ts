@@ -116,7 +116,8 @@ export default fp<ServicesOptions>(
         await clients.forInstallation(installation).app.info(undefined);
         return false;
       } catch (error) {
-        if (isBitrix24Error(error) && (error.kind === 'reinstall' || error.kind === 'auth')) return true;
+        if (!isBitrix24Error(error)) throw error;
+        if (error.kind === 'reinstall' || error.kind === 'auth') return true;
         // Cannot tell now: let Bitrix24 send the event again later.
         throw new AppError(
           503,

@@ -1,6 +1,7 @@
 // The whole flow on one machine: the portal emulator and our app, each on a loopback port,
 // talking real HTTP to each other; the app on a fresh database of the suite's provider.
 import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../src/config.js';
 import { type EmulatorHandle, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js';
 import { buildTestApp, type LogCapture } from './app.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -12,6 +13,7 @@ export interface Stack {
   appUrl: string;
   testDb: TestDatabase;
   logs: LogCapture;
+  config: Config;
   close(): Promise<void>;
 }
 
@@ -23,7 +25,7 @@ export async function startStack(
   const emulator = await startEmulator({ appUrl, ...options.emulator });
   const testDb = options.testDb ?? (await createTestDatabase());
   const credentials = emulator.apps[0]!;
-  const { app, logs } = await buildTestApp(
+  const { app, logs, config } = await buildTestApp(
     testDb,
     {
       PUBLIC_URL: appUrl,
@@ -42,6 +44,7 @@ export async function startStack(
     appUrl,
     testDb,
     logs,
+    config,
     async close() {
       await app.close();
       await emulator.close();
