@@ -3,7 +3,7 @@
 // refreshBlock reaches the editor. Screenshots go to docs/screenshots for the README.
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { browserAvailable, launchChromium } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -14,6 +14,7 @@ let memberId: string;
 beforeAll(async () => {
   stack = await startStack();
   memberId = stack.emulator.portal().memberId;
+  if (!browserAvailable) return;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
@@ -41,7 +42,7 @@ async function appFrame(pathPrefix: string): Promise<Frame> {
 
 const frameEvents = () => stack.emulator.inspect(memberId).frameEvents as { command: string }[];
 
-describe('install page', () => {
+describe.runIf(browserAvailable)('install page', () => {
   it('calls installFinish() through the Bitrix24 JS SDK once the server-side work is done', async () => {
     await openEditor();
     const app = stack.emulator.apps[0]!.clientId;
@@ -57,7 +58,7 @@ describe('install page', () => {
   });
 });
 
-describe('site settings widget', () => {
+describe.runIf(browserAvailable)('site settings widget', () => {
   it('opens from the settings menu, fits the frame, and assigns a special page', async () => {
     await openEditor();
     await page.click('[data-testid="settings-menu-button"]');
@@ -78,7 +79,7 @@ describe('site settings widget', () => {
   });
 });
 
-describe('block tools widget', () => {
+describe.runIf(browserAvailable)('block tools widget', () => {
   it("opens from a block's More menu, acts, and asks the editor to refresh the block", async () => {
     await openEditor('#/site/30/page/31');
     await page.click('[data-testid="block-more-999"]');

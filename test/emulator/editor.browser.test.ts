@@ -1,13 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
+import { browserAvailable, launchChromium } from '../helpers/browser.js';
 import { rest } from './helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`editor.browser.test: ${CHROMIUM} is missing, browser tests are skipped`);
 
 const SDK = readFileSync(
   new URL('../../node_modules/@bitrix24/b24jssdk/dist/umd/index.min.js', import.meta.url),
@@ -47,7 +44,7 @@ interface Posted {
   body: Record<string, string>;
 }
 
-describe.skipIf(!hasChromium)('Sites editor page in headless Chromium', () => {
+describe.runIf(browserAvailable)('Sites editor page in headless Chromium', () => {
   let app: FastifyInstance;
   let appUrl: string;
   const posted: Posted[] = [];
@@ -74,17 +71,7 @@ describe.skipIf(!hasChromium)('Sites editor page in headless Chromium', () => {
     const addr = app.server.address();
     appUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     emulator = await startEmulator({ appUrl });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.setDefaultTimeout(15_000);
   }, 60_000);
