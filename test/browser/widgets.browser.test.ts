@@ -29,7 +29,9 @@ async function openEditor(hash = '') {
   await page.goto(`${stack.emulator.portal().editorUrl}${hash}`);
 }
 
-const shot = (name: string) => page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: true });
+// The README's screenshots are refreshed on demand (UPDATE_SCREENSHOTS=1), not by every run.
+const SHOTS = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : 'test-results/screenshots';
+const shot = (name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
 async function appFrame(pathPrefix: string): Promise<Frame> {
   const handle = await page.waitForSelector('[data-testid="app-frame"]');
