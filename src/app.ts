@@ -7,11 +7,14 @@ import { createDb, type Db, type Provider } from './db/client.js';
 import { createLogger } from './logger.js';
 import dbPlugin from './plugins/db.js';
 import errorHandler from './plugins/error-handler.js';
+import gracefulClose from './plugins/graceful-close.js';
+import metrics from './plugins/metrics.js';
 import rateLimits from './plugins/rate-limits.js';
 import securityHeaders from './plugins/security-headers.js';
 import services from './plugins/services.js';
 import staticFiles from './plugins/static.js';
 import views from './plugins/views.js';
+import admin from './routes/admin.js';
 import events from './routes/events.js';
 import health from './routes/health.js';
 import install from './routes/install.js';
@@ -52,20 +55,25 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs * 2,
     routerOptions: { ignoreTrailingSlash: true },
+    // On close, idle keep-alive connections are dropped; requests in flight finish first.
+    forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
 
   const database = deps.db ?? createDb(config.databaseUrl);
   await app.register(dbPlugin, { ...database, owned: !deps.db });
   await app.register(formbody, { parser: parseForm, bodyLimit: config.bodyLimitBytes });
+  await app.register(gracefulClose);
   await app.register(securityHeaders);
   await app.register(rateLimits, config.rateLimit);
   await app.register(views);
   await app.register(errorHandler);
   await app.register(staticFiles);
-  await app.register(services, { config, ...(deps.now && { now: deps.now }) });
+  await app.register(metrics, { config }); // before services: they send Bitrix24 requests through its fetch
+  await app.register(services, { config, fetch: app.outboundFetch, ...(deps.now && { now: deps.now }) });
   await app.register(health);
   await app.register(install);
   await app.register(events);
   await app.register(placements);
+  await app.register(admin);
   return app;
 }

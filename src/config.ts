@@ -27,6 +27,31 @@ const key = z
     }
   }, 'must be 32 bytes as 64 hex characters or base64 (generate one: openssl rand -hex 32)');
 
+/** An optional shared secret: long enough that guessing it through the rate limit is hopeless. */
+const secret = z
+  .string()
+  .trim()
+  .default('')
+  .refine(
+    (v) => v === '' || v.length >= 16,
+    'must be at least 16 characters (generate one: openssl rand -hex 32)',
+  )
+  .transform((v) => v || null);
+
+/** A comma-separated variable (empty by default), each item checked by `item`. */
+function commaList<T extends z.ZodType<unknown, string>>(item: T) {
+  return z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+}
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
@@ -57,31 +82,13 @@ const envSchema = z.object({
   B24_OAUTH_URL: url('the OAuth server').default('https://oauth.bitrix.info'),
   B24_ALLOW_HTTP: bool,
   /** Extra block codes bound as LANDING_BLOCK_<CODE>, comma-separated. */
-  B24_BLOCK_CODES: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'block codes may contain letters, digits, _ . - only')),
-    ),
+  B24_BLOCK_CODES: commaList(
+    z.string().regex(/^[A-Za-z0-9_.-]+$/, 'block codes may contain letters, digits, _ . - only'),
+  ),
   B24_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(50),
   B24_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(2),
   TOKEN_ENCRYPTION_KEY: key.optional(),
-  TOKEN_ENCRYPTION_KEY_PREVIOUS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(key)),
+  TOKEN_ENCRYPTION_KEY_PREVIOUS: commaList(key),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -101,6 +108,13 @@ const envSchema = z.object({
       return /^\d+$/.test(v) ? Number(v) : v.split(',').map((s) => s.trim());
     }),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Turns on /admin and protects it; empty = no admin page (404). */
+  ADMIN_TOKEN: secret,
+  METRICS_ENABLED: bool,
+  /** When set, /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: secret,
+  /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -126,6 +140,9 @@ export interface Config {
   rateLimit: { perIpPerMinute: number; perPortalPerMinute: number };
   trustProxy: boolean | number | string[];
   requestTimeoutMs: number;
+  adminToken: string | null;
+  metrics: { enabled: boolean; token: string | null };
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -173,5 +190,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: { perIpPerMinute: e.RATE_LIMIT_PER_IP, perPortalPerMinute: e.RATE_LIMIT_PER_PORTAL },
     trustProxy: e.TRUST_PROXY,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    adminToken: e.ADMIN_TOKEN,
+    metrics: { enabled: e.METRICS_ENABLED, token: e.METRICS_TOKEN },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

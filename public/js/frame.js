@@ -15,14 +15,14 @@
   // cannot shrink the frame and can feed back on itself.
   const main = document.querySelector('main') ?? document.body;
   let fitted = 0;
-  const fit = () => {
+  const fitToContent = () => {
     const height = Math.ceil(main.getBoundingClientRect().height) + 32;
     if (height === fitted) return;
     fitted = height;
     b24.parent.resizeWindow(document.documentElement.clientWidth, height).catch(() => {});
   };
-  fit();
-  new ResizeObserver(() => requestAnimationFrame(fit)).observe(main);
+  fitToContent();
+  new ResizeObserver(() => requestAnimationFrame(fitToContent)).observe(main);
   const refresh = document.querySelector('[data-refresh-block]');
   if (refresh) {
     const id = Number(refresh.getAttribute('data-refresh-block'));

@@ -1,6 +1,7 @@
 // /events through app.inject with the real database: uninstall checks and bad input.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -26,7 +27,11 @@ async function seedPortal(memberId: string) {
       applicationToken: APP_TOKEN,
       status: 'active',
     },
-    { accessToken: 'stored-access-token', refreshToken: 'stored-refresh-token', expiresAt: new Date(Date.now() + 3600_000) },
+    {
+      accessToken: 'stored-access-token',
+      refreshToken: 'stored-refresh-token',
+      expiresAt: new Date(Date.now() + 3600_000),
+    },
   );
   await app.installations.setBindings(installation.id, [
     { kind: 'placement', code: 'LANDING_SETTINGS', handler: 'https://app/placements/settings', title: 'S' },
@@ -47,7 +52,12 @@ function uninstallBody(memberId: string, token: string, clean: '0' | '1') {
 }
 
 const post = (payload: string) =>
-  app.inject({ method: 'POST', url: '/events', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+  app.inject({
+    method: 'POST',
+    url: '/events',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload,
+  });
 
 async function snapshot() {
   const db = testDb.db;
@@ -83,7 +93,9 @@ describe('POST /events ONAPPUNINSTALL', () => {
     expect(await app.installations.getTokens(installation.id)).toBeNull();
     expect(await app.installations.listBindings(installation.id)).toEqual([]);
     // Bitrix24 may deliver the event twice.
-    expect((await post(uninstallBody('m-keep', APP_TOKEN, '0'))).json()).toEqual({ result: 'already_uninstalled' });
+    expect((await post(uninstallBody('m-keep', APP_TOKEN, '0'))).json()).toEqual({
+      result: 'already_uninstalled',
+    });
   });
 
   it('CLEAN=1 deletes everything of that portal and nothing of others', async () => {
@@ -129,7 +141,9 @@ describe('POST /events bad input and other events', () => {
   it('rejects a JSON array body or nested auth tricks as bad input, not a crash', async () => {
     const res = await app.inject({ method: 'POST', url: '/events', payload: [1, 2] });
     expect(res.statusCode).toBe(400);
-    const trick = await post('event=ONAPPUNINSTALL&auth[member_id][]=a&auth[domain]=x.com&auth[application_token]=abc');
+    const trick = await post(
+      'event=ONAPPUNINSTALL&auth[member_id][]=a&auth[domain]=x.com&auth[application_token]=abc',
+    );
     expect(trick.statusCode).toBe(400);
     expect(trick.json().message).toContain('auth[member_id] is missing');
   });

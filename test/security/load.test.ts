@@ -55,7 +55,9 @@ describe('load', () => {
     // Only the installations' own access tokens: the users' widget tokens stay valid, as they would.
     for (const m of PORTALS) {
       const installation = (await stack.app.installations.find(m))!;
-      stack.emulator.expireAccessToken((await stack.app.installations.getTokens(installation.id))!.accessToken);
+      stack.emulator.expireAccessToken(
+        (await stack.app.installations.getTokens(installation.id))!.accessToken,
+      );
     }
     const calls = await Promise.allSettled(
       PORTALS.flatMap((m) =>

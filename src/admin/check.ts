@@ -1,0 +1,59 @@
+// Asks each portal whether it still accepts the app's stored tokens (app.info), and marks the
+// ones that do not as needing a reinstall: only the portal's admin can fix those.
+import { isBitrix24Error } from '../bitrix24/errors.js';
+import type { Installation } from '../installations/types.js';
+import { mapLimited, type OpsServices } from './ops.js';
+
+export type CheckOutcome = 'ok' | 'needs_reinstall' | 'unreachable' | 'error';
+
+export interface CheckResult {
+  memberId: string;
+  domain: string;
+  outcome: CheckOutcome;
+  /** The Bitrix24 error code (and what it means) when not ok. */
+  detail: string | null;
+}
+
+/** Portals are independent (own rate limits), so a few are checked at once. */
+const CONCURRENCY = 4;
+
+export async function checkInstallation(ops: OpsServices, installation: Installation): Promise<CheckResult> {
+  const base = { memberId: installation.memberId, domain: installation.domain };
+  try {
+    await ops.clients.forInstallation(installation).app.info(undefined);
+    return { ...base, outcome: 'ok', detail: null };
+  } catch (error) {
+    if (!isBitrix24Error(error)) throw error;
+    const detail = `${error.code}${error.description ? `: ${error.description}` : ''}`;
+    // invalid_client means our own credentials are wrong, not the portal's grant.
+    if (error.kind === 'reinstall' || (error.kind === 'auth' && error.code !== 'invalid_client')) {
+      // The token manager already marks a refused refresh token; other refusals are marked here.
+      const current = await ops.store.findById(installation.id);
+      if (current && current.status !== 'needs_reinstall' && current.status !== 'uninstalled') {
+        await ops.store.setStatus(installation.id, 'needs_reinstall', `check: ${detail}`);
+      }
+      return { ...base, outcome: 'needs_reinstall', detail };
+    }
+    if (error.kind === 'transient' || error.kind === 'rate_limit') {
+      return { ...base, outcome: 'unreachable', detail };
+    }
+    return { ...base, outcome: 'error', detail };
+  }
+}
+
+/** The installations a check covers: every one not uninstalled, or just `only`. */
+export async function checkTargets(ops: OpsServices, only?: Installation): Promise<Installation[]> {
+  return only ? [only] : (await ops.store.list()).filter((i) => i.status !== 'uninstalled');
+}
+
+export async function checkInstallations(
+  ops: OpsServices,
+  targets: Installation[],
+  onResult?: (result: CheckResult) => void,
+): Promise<CheckResult[]> {
+  return mapLimited(targets, CONCURRENCY, async (installation) => {
+    const result = await checkInstallation(ops, installation);
+    onResult?.(result);
+    return result;
+  });
+}
