@@ -1,12 +1,12 @@
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler limiting requests per portal (member_id named in the payload). */
-    portalRateLimit: preHandlerAsyncHookHandler;
+    portalRateLimit(request: FastifyRequest): Promise<void>;
   }
 }
 
@@ -41,17 +41,26 @@ export default fp<RateLimitsOptions>(
       allowList: (request) => request.url === '/healthz',
       errorResponseBuilder: tooMany('from your address'),
     });
-    app.decorate(
-      'portalRateLimit',
-      app.rateLimit({
-        max: options.perPortalPerMinute,
-        timeWindow: '1 minute',
-        hook: 'preHandler',
-        keyGenerator: portalKey,
-        groupId: 'portal',
-        errorResponseBuilder: tooMany('for this portal'),
-      }),
-    );
+    // A second limiter on the same request: app.rateLimit() would skip it (the plugin marks a
+    // request as limited once the per-IP check ran), so check with createRateLimit directly.
+    const perPortal = app.createRateLimit({
+      max: options.perPortalPerMinute,
+      timeWindow: '1 minute',
+      keyGenerator: portalKey,
+    });
+    app.decorate('portalRateLimit', async function portalRateLimit(request: FastifyRequest) {
+      const verdict = await perPortal(request);
+      if (!verdict.isAllowed && verdict.isExceeded) {
+        throw new AppError(
+          429,
+          'rate_limited',
+          'Too many requests for this portal. Wait a minute and try again.',
+          {
+            retryAfterSeconds: verdict.ttlInSeconds,
+          },
+        );
+      }
+    });
   },
   { name: 'rate-limits' },
 );
