@@ -122,6 +122,14 @@ export class TokenManager {
     return expiresAt - this.skewMs > this.clock.now();
   }
 
+  /**
+   * Settles when every refresh in flight has finished (and been stored). Shutdown waits on
+   * this: a spent refresh token whose successor is not stored would lock the portal out.
+   */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight.values()]);
+  }
+
   /** Single-flight within the process: concurrent callers share one lookup/refresh. */
   private async obtainShared(installationId: number, rejected: string | null): Promise<string> {
     // A joined flight may have started before `rejected` was rejected; then go again.

@@ -97,6 +97,8 @@ export default fp<ServicesOptions>(
     app.decorate('config', config);
     app.decorate('installations', store);
     app.decorate('tokens', tokens);
+    // Also refreshes started outside any request (CLI, checks): finish them before the database closes.
+    app.addHook('preClose', async () => tokens.idle());
     app.decorate('clients', clients);
     app.decorate(
       'installer',

@@ -107,6 +107,28 @@ async function expectNewWorkingPair(s: Setup, before: StoredTokens): Promise<voi
 }
 
 describe('graceful shutdown', () => {
+  it('app.close() also waits for a refresh started outside any request', async () => {
+    const s = await setup();
+    const app = await buildApp(testConfig(s.env), {
+      logger: createLogger('silent'),
+      now: () => s.emulator.clock.now(),
+    });
+    cleanups.push(() => app.close());
+    await app.listen({ host: '127.0.0.1', port: s.port });
+    expect((await s.emulator.installApp(MEMBER_ID)).status).toBe(200);
+    const installation = (await s.store.find(MEMBER_ID))!;
+    const before = (await s.store.getTokens(installation.id))!;
+    s.emulator.expireTokens(MEMBER_ID);
+    s.emulator.faults.update({ oauth: { latencyMs: OAUTH_LATENCY_MS } });
+    const oauthBefore = s.emulator.stats.snapshot().oauth.requests;
+    const call = app.clients.forInstallation(installation).app.info(undefined);
+    await until(() => s.emulator.stats.snapshot().oauth.requests > oauthBefore, 'the refresh to reach OAuth');
+    await app.close();
+    // The server process exits right after close(): by then the new pair must already be stored.
+    await expectNewWorkingPair(s, before);
+    await call.catch(() => {});
+  });
+
   it('app.close() waits for a refresh in flight, then closes the database', async () => {
     const s = await setup();
     const logs = new LogCapture();
