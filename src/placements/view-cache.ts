@@ -4,6 +4,7 @@
 // Per process: another replica may show data up to `ttlMs` old.
 export class ViewCache {
   private readonly entries = new Map<string, { until: number; value: unknown }>();
+  private readonly loading = new Map<string, Promise<unknown>>();
   /** Bumped per portal on every action, so old keys simply stop matching. */
   private readonly generations = new Map<string, number>();
 
@@ -21,7 +22,12 @@ export class ViewCache {
     const key = `${memberId}\0${this.generations.get(memberId) ?? 0}\0${userId}\0${what}`;
     const hit = this.entries.get(key);
     if (hit && hit.until > this.now()) return hit.value as T;
-    const value = await load();
+    // Single-flight: when an entry expires under load, one request reloads it, the rest wait for it.
+    const pending = this.loading.get(key);
+    if (pending) return pending as Promise<T>;
+    const loading = load().finally(() => this.loading.delete(key));
+    this.loading.set(key, loading);
+    const value = await loading;
     this.entries.delete(key);
     this.entries.set(key, { until: this.now() + this.ttlMs, value });
     while (this.entries.size > this.maxEntries) {

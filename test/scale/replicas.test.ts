@@ -120,7 +120,7 @@ async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]>
 describe('three replicas on one PostgreSQL', () => {
   it('1,000 widget opens and 100 token expiries: one refresh per expiry, no failed request', async () => {
     // A widget payload per portal, re-posted to every replica in turn.
-    const payloads = [];
+    const payloads: { path: string; body: string }[] = [];
     for (const m of PORTALS) {
       const open = await emulator.openPlacement(m, {
         placement: PORTALS.indexOf(m) % 2 ? 'LANDING_BLOCK_*' : 'LANDING_SETTINGS',
