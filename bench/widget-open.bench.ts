@@ -1,153 +1,105 @@
 // Widget open throughput: the real app (payload parse, validation, installation lookup,
 // verification cache hit, view cache hit, render) against the bare route (same body parser,
-// same template, no logic). Each server runs in its own process; autocannon drives both from
-// this one, on loopback, at 50 connections, one after the other in the same run.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+// same template, no logic). Each server runs in its own process (production entry for the
+// app); autocannon drives both from this one, on loopback, one after the other in one run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { migrate } from '../src/db/migrate.js';
 import { type EmulatorHandle, startEmulator } from '../src/emulator/index.js';
 import { freePort } from '../test/helpers/net.js';
 import { createTempPgDatabase } from '../test/helpers/postgres.js';
+import { appEnv } from './lib/app-env.js';
+import { profileFlags, type ServerProcess, startServer } from './lib/child.js';
+import { drive, type FormRequest, type Measured } from './lib/load.js';
+import { ratio } from './lib/machine.js';
+import { installAll, memberIds, widgetRequest } from './lib/portals.js';
 
-const PORTALS = Array.from({ length: 10 }, (_, i) => `be7c0${String(i).padStart(3, '0')}`);
-const CONNECTIONS = 50;
-const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
+const PORTALS = memberIds('be7c0', 10);
+const USERS = [1, 2];
+export const CONNECTIONS = 50;
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = 3;
 
-export interface Measured {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
+export type Provider = 'sqlite' | 'postgresql';
 
 export interface WidgetResult {
-  provider: 'sqlite' | 'postgresql';
+  provider: Provider;
   settings: { app: Measured; bare: Measured };
   block: { app: Measured; bare: Measured };
 }
 
-function start(args: string[], env: Record<string, string>): ChildProcess {
-  // BENCH_PROFILE=dir writes a CPU profile of the app process there (open it in Chrome DevTools).
-  const profile =
-    process.env.BENCH_PROFILE && args[0] === 'src/server.ts'
-      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
-      : [];
-  return spawn(process.execPath, [...profile, '--import', 'tsx', ...args], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
-    stdio: 'ignore',
-  });
-}
-
-async function healthy(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (
-      await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 100));
+/** 10 portals × 2 users × (settings, block): each payload's verification and view are cached once warm. */
+async function payloads(emulator: EmulatorHandle) {
+  const settings: FormRequest[] = [];
+  const block: FormRequest[] = [];
+  for (const m of PORTALS) {
+    for (const user of USERS) {
+      settings.push(await widgetRequest(emulator, m, 'LANDING_SETTINGS', user));
+      block.push(await widgetRequest(emulator, m, 'LANDING_BLOCK_*', user));
+    }
   }
-  throw new Error(`${url} did not start`);
+  return { settings, block };
 }
 
-async function drive(url: string, requests: { path: string; body: string }[]): Promise<Measured> {
-  let next = 0;
-  const run = (duration: number) =>
-    autocannon({
-      url,
-      connections: CONNECTIONS,
-      duration,
-      requests: [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          setupRequest: (request) => {
-            const r = requests[next++ % requests.length]!;
-            return { ...request, path: r.path, body: r.body };
-          },
-        },
-      ],
-    });
-  await run(2); // warm-up: JIT, template cache, connection pools
-  const result = await run(DURATION_S);
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
-}
-
-export async function widgetOpenBench(provider: 'sqlite' | 'postgresql'): Promise<WidgetResult> {
+export async function widgetOpenBench(provider: Provider): Promise<WidgetResult> {
   const tmp = mkdtempSync(join(tmpdir(), 'bench-'));
   const pg = provider === 'postgresql' ? await createTempPgDatabase('bench') : null;
   const databaseUrl = pg?.url ?? `file:${join(tmp, 'app.db')}`;
   await migrate(databaseUrl);
   const [appPort, barePort] = [await freePort(), await freePort()];
-  const appUrl = `http://127.0.0.1:${appPort}`;
-  const bareUrl = `http://127.0.0.1:${barePort}`;
   let emulator: EmulatorHandle | undefined;
-  const children: ChildProcess[] = [];
+  const servers: ServerProcess[] = [];
   try {
     emulator = await startEmulator({
-      appUrl,
+      appUrl: `http://127.0.0.1:${appPort}`,
       portals: PORTALS.map((memberId) => ({ memberId })),
       limits: { bucketSize: 10_000, drainPerSecond: 1_000 },
     });
-    children.push(
-      start(['src/server.ts'], {
-        HOST: '127.0.0.1',
-        PORT: String(appPort),
-        PUBLIC_URL: appUrl,
-        DATABASE_URL: databaseUrl,
-        B24_OAUTH_URL: emulator.oauthUrl,
-        B24_CLIENT_ID: emulator.apps[0]!.clientId,
-        B24_CLIENT_SECRET: emulator.apps[0]!.clientSecret,
-        B24_ALLOW_HTTP: 'true',
-        TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-        // autocannon is one address hammering a few portals: lift our own request limits.
-        RATE_LIMIT_PER_IP: '100000000',
-        RATE_LIMIT_PER_PORTAL: '100000000',
-        LOG_LEVEL: 'warn',
-      }),
-      start(['bench/bare-server.ts', String(barePort)], {}),
-    );
-    await Promise.all([healthy(appUrl), healthy(bareUrl)]);
-    const settings: { path: string; body: string }[] = [];
-    const block: { path: string; body: string }[] = [];
-    for (const m of PORTALS) {
-      if ((await emulator.installApp(m)).status !== 200) throw new Error(`install failed on ${m}`);
-      emulator.finishInstall(m);
-      for (const [placement, into] of [
-        ['LANDING_SETTINGS', settings],
-        ['LANDING_BLOCK_*', block],
-      ] as const) {
-        const open = await emulator.openPlacement(m, { placement });
-        if (open.status !== 200) throw new Error(`open ${placement} failed on ${m}: ${open.status}`);
-        const url = new URL(open.payload.action);
-        into.push({
-          path: `${url.pathname}${url.search}`,
-          body: new URLSearchParams(open.payload.body).toString(),
-        });
-      }
-    }
-    return {
-      provider,
-      settings: { bare: await drive(bareUrl, settings), app: await drive(appUrl, settings) },
-      block: { bare: await drive(bareUrl, block), app: await drive(appUrl, block) },
+    const env = appEnv(emulator, `http://127.0.0.1:${appPort}`, databaseUrl);
+    const app = await startServer('src/server.ts', appPort, { env, nodeFlags: profileFlags() });
+    servers.push(app);
+    const bare = await startServer('bench/bare-server.ts', barePort);
+    servers.push(bare);
+    await installAll(emulator, PORTALS);
+    const { settings, block } = await payloads(emulator);
+    const options = { connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS };
+    // BENCH_ONLY=app skips the bare route (a CPU profile of the app alone).
+    const skipBare = process.env.BENCH_ONLY === 'app';
+    const none: Measured = {
+      rps: Number.NaN,
+      p50: Number.NaN,
+      p99: Number.NaN,
+      non2xx: 0,
+      errors: 0,
+      requests: 0,
+      cpuMicrosPerRequest: Number.NaN,
     };
+    const measure = async (requests: FormRequest[]) => ({
+      bare: skipBare ? none : await drive(bare.url, requests, options, bare.pid),
+      app: await drive(app.url, requests, options, app.pid),
+    });
+    return { provider, settings: await measure(settings), block: await measure(block) };
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(servers.map((s) => s.stop()));
     await emulator?.close();
     await pg?.drop();
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+export function widgetTable(results: WidgetResult[]): string {
+  const cell = (m: Measured) =>
+    `${Math.round(m.rps)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, CPU ${Math.round(m.cpuMicrosPerRequest)} µs/req`;
+  const rows = results.flatMap((r) =>
+    (['settings', 'block'] as const).map((page) => {
+      const { app, bare } = r[page];
+      return `| ${r.provider} | /placements/${page} | ${cell(app)} | ${cell(bare)} | ${ratio(app.rps / bare.rps)} | ${ratio(app.p99 / Math.max(bare.p99, 1))} | ${ratio(bare.cpuMicrosPerRequest / app.cpuMicrosPerRequest)} | ${app.non2xx + app.errors} |`;
+    }),
+  );
+  return [
+    '| database | route | app | bare route | throughput ratio (goal ≥ 0.5) | p99 ratio (goal ≤ 2) | CPU per request, bare ÷ app | app non-2xx + errors |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }

@@ -82,7 +82,21 @@ const frameFields = {
 export const installPayloadSchema = z.object({ ...frameFields, REFRESH_ID: token });
 export type InstallPayload = z.output<typeof installPayloadSchema>;
 
-export const placementPayloadSchema = z.object(frameFields);
+/**
+ * A widget open: only the fields the app acts on are read (and so validated); the rest of
+ * Bitrix24's POST (APP_SID, REFRESH_ID, APPLICATION_TOKEN, ...) is dropped unread, which also
+ * keeps a portal user from planting an application token through a widget.
+ */
+export const placementPayloadSchema = z.object({
+  DOMAIN: frameFields.DOMAIN,
+  PROTOCOL: frameFields.PROTOCOL,
+  LANG: frameFields.LANG,
+  AUTH_ID: frameFields.AUTH_ID,
+  AUTH_EXPIRES: frameFields.AUTH_EXPIRES,
+  member_id: frameFields.member_id,
+  PLACEMENT: frameFields.PLACEMENT,
+  PLACEMENT_OPTIONS: frameFields.PLACEMENT_OPTIONS,
+});
 export type PlacementPayload = z.output<typeof placementPayloadSchema>;
 
 const eventAuth = z.object({
@@ -124,15 +138,20 @@ function record(value: unknown): Record<string, unknown> {
 }
 
 /** Only own string-valued keys survive: bracket tricks and arrays cannot smuggle objects into a field. */
-function flatStrings(value: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, v] of Object.entries(record(value))) if (typeof v === 'string') out[key] = v;
-  return out;
+function copyStrings(value: unknown, into: Record<string, string>): Record<string, string> {
+  const source = record(value);
+  for (const key of Object.keys(source)) {
+    const v = source[key];
+    if (typeof v === 'string') into[key] = v;
+  }
+  return into;
 }
+
+const flatStrings = (value: unknown): Record<string, string> => copyStrings(value, {});
 
 /** Merges query and body the way PHP's $_REQUEST does for Bitrix24 handlers: the body wins. */
 export function mergeQueryAndBody(query: unknown, body: unknown): Record<string, string> {
-  return { ...flatStrings(query), ...flatStrings(body) };
+  return copyStrings(body, copyStrings(query, {}));
 }
 
 /** Parses or throws a 400 that names each bad field; nothing has been touched yet. */

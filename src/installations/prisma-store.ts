@@ -26,10 +26,21 @@ function asStatus(value: string): InstallationStatus {
 }
 
 export class PrismaInstallationStore implements InstallationStore {
+  /** Told after every write to an installation row (the widget lookup cache forgets then). */
+  private readonly writeListeners: (() => void)[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly cipher: TokenCipher,
   ) {}
+
+  onInstallationWrite(listener: () => void): void {
+    this.writeListeners.push(listener);
+  }
+
+  private written(): void {
+    for (const listener of this.writeListeners) listener();
+  }
 
   private toInstallation(row: InstallationRow): Installation {
     return {
@@ -121,7 +132,7 @@ export class PrismaInstallationStore implements InstallationStore {
       ...(input.status !== undefined && { status: input.status }),
       ...(input.installGrantHash !== undefined && { installGrantHash: input.installGrantHash }),
     };
-    return this.db.$transaction(async (tx) => {
+    const saved = await this.db.$transaction(async (tx) => {
       const row = await tx.installation.upsert({
         where: { memberId: input.memberId },
         create: { memberId: input.memberId, ...fields },
@@ -137,6 +148,8 @@ export class PrismaInstallationStore implements InstallationStore {
       }
       return this.toInstallation(row);
     });
+    this.written();
+    return saved;
   }
 
   async setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void> {
@@ -149,6 +162,7 @@ export class PrismaInstallationStore implements InstallationStore {
         ...(error !== undefined && { lastError: error, lastErrorAt: error === null ? null : new Date() }),
       },
     });
+    this.written();
   }
 
   async setApplicationToken(id: number, applicationToken: string): Promise<void> {
@@ -156,6 +170,7 @@ export class PrismaInstallationStore implements InstallationStore {
       where: { id },
       data: { applicationToken: this.cipher.seal(applicationToken) },
     });
+    this.written();
   }
 
   async getTokens(installationId: number): Promise<StoredTokens | null> {
@@ -263,10 +278,16 @@ export class PrismaInstallationStore implements InstallationStore {
 
   async delete(id: number): Promise<void> {
     await this.db.installation.delete({ where: { id } });
+    this.written();
   }
 
   async resealSecrets(): Promise<{ tokens: ResealReport; applicationTokens: ResealReport }> {
-    return { tokens: await this.resealTokens(), applicationTokens: await this.resealApplicationTokens() };
+    const report = {
+      tokens: await this.resealTokens(),
+      applicationTokens: await this.resealApplicationTokens(),
+    };
+    this.written();
+    return report;
   }
 
   /** Opens with any configured key, seals with the current one; null when no key opens it. */

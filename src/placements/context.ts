@@ -44,6 +44,8 @@ export interface WidgetContext<K extends WidgetKind = WidgetKind> {
 
 export interface WidgetDeps {
   store: InstallationStore;
+  /** Short-lived installation lookups for widget opens (actions always read the store). */
+  recent?: Pick<InstallationStore, 'find'>;
   clients: Bitrix24ClientFactory;
   signer: PageContextSigner;
   verifier: UserTokenVerifier;
@@ -55,7 +57,10 @@ function placementMatches(kind: WidgetKind, placement: string): boolean {
   return kind === 'settings' ? isSettingsPlacement(placement) : isBlockPlacement(placement);
 }
 
-async function activeInstallation(store: InstallationStore, memberId: string): Promise<Installation> {
+async function activeInstallation(
+  store: Pick<InstallationStore, 'find'>,
+  memberId: string,
+): Promise<Installation> {
   const installation = await store.find(memberId);
   if (!installation || installation.status === 'uninstalled' || installation.status === 'new') {
     throw new AppError(403, 'unknown_portal', 'This portal has not installed the app.');
@@ -98,7 +103,7 @@ export async function openWidget<K extends WidgetKind>(
     payload.PLACEMENT_OPTIONS,
     'PLACEMENT_OPTIONS',
   ) as WidgetOptions<K>;
-  const installation = await activeInstallation(deps.store, payload.member_id);
+  const installation = await activeInstallation(deps.recent ?? deps.store, payload.member_id);
   // The installation's domain was pinned by a verified install; a request naming another is forged or stale.
   if (installation.domain !== payload.DOMAIN) {
     throw new AppError(
@@ -109,10 +114,20 @@ export async function openWidget<K extends WidgetKind>(
   }
   const lang = resolveLang(payload.LANG);
   const now = (deps.now ?? Date.now)();
-  const client = deps.clients.forUser(installation, payload.AUTH_ID);
+  // The user's client is built on first use: a cached verification and view never need it.
+  let client: Bitrix24Client | undefined;
+  const userClient = () => {
+    client ??= deps.clients.forUser(installation, payload.AUTH_ID);
+    return client;
+  };
   const userAuthExpiresAt = now + payload.AUTH_EXPIRES * 1000;
   // Only a token the pinned portal accepts is signed into the page's forms.
-  const user = await deps.verifier.verify(installation.memberId, payload.AUTH_ID, userAuthExpiresAt, client);
+  const user = await deps.verifier.verify(
+    installation.memberId,
+    payload.AUTH_ID,
+    userAuthExpiresAt,
+    userClient,
+  );
   const token = deps.signer.sign({
     memberId: installation.memberId,
     placement: payload.PLACEMENT,
@@ -122,7 +137,7 @@ export async function openWidget<K extends WidgetKind>(
     userAuthExpiresAt,
     userId: user.userId,
   });
-  return {
+  const context = {
     kind,
     installation,
     placement: payload.PLACEMENT,
@@ -130,10 +145,11 @@ export async function openWidget<K extends WidgetKind>(
     lang,
     t: translator(lang),
     origin: originOf(installation),
-    client,
     userId: user.userId,
     token,
   };
+  // Not enumerable: pages spread the context into the template data without building the client.
+  return Object.defineProperty(context, 'client', { get: userClient, enumerable: false }) as WidgetContext<K>;
 }
 
 /** From one of our own forms: the signed context decides who acts where. */

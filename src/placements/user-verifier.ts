@@ -30,7 +30,8 @@ export class UserTokenVerifier {
     memberId: string,
     authId: string,
     expiresAt: number,
-    client: Bitrix24Client,
+    /** Or a function building it: a cache hit then never builds a client. */
+    client: Bitrix24Client | (() => Bitrix24Client),
   ): Promise<VerifiedUser> {
     // Keyed by a hash: the cache never holds a usable token.
     const key = createHash('sha256').update(`${memberId}\0${authId}`).digest('base64url');
@@ -45,7 +46,8 @@ export class UserTokenVerifier {
     if (hit) this.cache.delete(key);
     let userId: number;
     try {
-      userId = (await client.user.current(undefined)).ID;
+      const user = typeof client === 'function' ? client() : client;
+      userId = (await user.user.current(undefined)).ID;
     } catch (error) {
       if (isBitrix24Error(error) && (error.kind === 'auth' || error.kind === 'access')) {
         throw new AppError(

@@ -23,9 +23,9 @@ function field(source: unknown, key: string): unknown {
 function portalKey(request: FastifyRequest): string {
   const memberId = field(request.body, 'member_id') ?? field(field(request.body, 'auth'), 'member_id');
   if (typeof memberId === 'string' && memberId.length <= 64) return `portal:${memberId}`;
-  // Our own forms carry the signed context instead; its first part names the portal.
+  // Our own forms carry the sealed page context instead; its first part names the portal.
   const ctx = field(request.body, 'ctx');
-  if (typeof ctx === 'string') return `ctx:${ctx.slice(0, 64)}`;
+  if (typeof ctx === 'string') return `portal:${ctx.slice(0, Math.max(0, ctx.indexOf('.'))).slice(0, 64)}`;
   return `ip:${request.ip}`;
 }
 

@@ -1,5 +1,6 @@
-import helmet from '@fastify/helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import fp from 'fastify-plugin';
+import helmet, { type HelmetOptions } from 'helmet';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -33,9 +34,33 @@ export function portalOrigin(protocol: 'http' | 'https', domain: string): string
   }
 }
 
+/**
+ * The headers helmet would set, worked out once: they are the same on every response, and
+ * helmet's middleware chain per request showed in widget-open profiles. helmet still decides
+ * the policy; we only replay its answer.
+ */
+export function helmetHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader(name: string, value: unknown) {
+      headers[name.toLowerCase()] = String(value);
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  let done = false;
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, () => {
+    done = true;
+  });
+  // helmet's middleware is synchronous today; if that ever changes, fail at start-up, not later.
+  if (!done) throw new Error('helmet did not finish synchronously');
+  return headers;
+}
+
 export default fp(
   async (app) => {
-    await app.register(helmet, {
+    const staticHeaders = helmetHeaders({
       // Set per reply below; X-Frame-Options cannot name an origin, CSP frame-ancestors can.
       frameguard: false,
       contentSecurityPolicy: false,
@@ -43,11 +68,22 @@ export default fp(
       crossOriginEmbedderPolicy: false,
       crossOriginResourcePolicy: { policy: 'same-site' },
     });
-    app.addHook('onRequest', async (_request, reply) => {
-      reply.header('content-security-policy', csp("'none'"));
+    const noFraming = csp("'none'");
+    // Built once per portal origin, not per page (bounded: a portal with more origins is odd).
+    const framing = new Map<string, string>();
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(staticHeaders);
+      reply.header('content-security-policy', noFraming);
+      done();
     });
     app.decorateReply('allowFraming', function allowFraming(origin: string) {
-      this.header('content-security-policy', csp(origin));
+      let policy = framing.get(origin);
+      if (policy === undefined) {
+        policy = csp(origin);
+        if (framing.size >= 10_000) framing.clear();
+        framing.set(origin, policy);
+      }
+      this.header('content-security-policy', policy);
       return this;
     });
   },

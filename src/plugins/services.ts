@@ -13,6 +13,7 @@ import { AppError } from '../errors.js';
 import { createCipher, plaintextCipher } from '../installations/cipher.js';
 import { Installer, type OAuthExchange } from '../installations/installer.js';
 import { PrismaInstallationStore } from '../installations/prisma-store.js';
+import { RecentInstallations } from '../installations/recent-installations.js';
 import { requestRefreshGrant } from '../installations/token-oauth-client.js';
 import { TokenManager } from '../installations/tokens.js';
 import type { Installation, InstallationStore } from '../installations/types.js';
@@ -29,6 +30,8 @@ declare module 'fastify' {
     installer: Installer;
     pageContext: PageContextSigner;
     userVerifier: UserTokenVerifier;
+    /** Installations as widget opens look them up: kept 2 s, forgotten on every write of this process. */
+    recentInstallations: RecentInstallations;
     viewCache: ViewCache;
     /** True when the portal no longer accepts the app's stored tokens. */
     tokensRevoked(installation: Installation): Promise<boolean>;
@@ -112,7 +115,10 @@ export default fp<ServicesOptions>(
     );
     app.decorate('pageContext', new PageContextSigner(config.bitrix24.clientSecret, undefined, now));
     app.decorate('userVerifier', new UserTokenVerifier(10_000, now));
-    app.decorate('viewCache', new ViewCache(10_000, 5_000, now));
+    app.decorate('viewCache', new ViewCache({ ttlMs: 10_000, staleMs: 10_000, maxEntries: 5_000, now }));
+    const recentInstallations = new RecentInstallations(store, 2_000, 10_000, now);
+    store.onInstallationWrite(() => recentInstallations.forget());
+    app.decorate('recentInstallations', recentInstallations);
     app.decorate('tokensRevoked', async (installation: Installation) => {
       try {
         await clients.forInstallation(installation).app.info(undefined);

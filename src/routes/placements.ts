@@ -14,6 +14,7 @@ import {
 const placements: FastifyPluginAsync = async (app) => {
   const deps: WidgetDeps = {
     store: app.installations,
+    recent: app.recentInstallations,
     clients: app.clients,
     signer: app.pageContext,
     verifier: app.userVerifier,

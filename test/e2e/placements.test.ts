@@ -1,6 +1,6 @@
 // The two widgets opened by the emulated portal, each action performed through the page's
 // own form, and every refusal path; real HTTP both ways.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -226,11 +226,15 @@ describe('refusals', () => {
   });
 
   it('verifies a user token once, then serves opens with it from the cache', async () => {
+    // The installation lookup is kept 2 s from when it was read: read it afresh for this test.
+    stack.app.recentInstallations.forget();
     const first = await openSettings();
     const calls = () => stack.emulator.stats.portal(memberId).restByMethod['user.current'] ?? 0;
     const batches = () => stack.emulator.stats.portal(memberId).restByMethod.batch ?? 0;
     const afterFirst = calls();
     const batchesAfterFirst = batches();
+    const forUser = vi.spyOn(stack.app.clients, 'forUser');
+    const findInStore = vi.spyOn(stack.app.installations, 'find');
     const again = await fetch(first.payload.action, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -238,18 +242,26 @@ describe('refusals', () => {
     });
     expect(again.status).toBe(200);
     expect(calls()).toBe(afterFirst);
+    // A warm reopen builds no REST client and, within seconds, does not read the installation again.
+    expect(forUser).not.toHaveBeenCalled();
+    expect(findInStore).not.toHaveBeenCalled();
+    forUser.mockRestore();
+    findInStore.mockRestore();
     // The page itself came from the view cache: the portal was not asked again.
     expect(batches()).toBe(batchesAfterFirst);
   });
 
   it('a forged or tampered form context: 403, nothing done', async () => {
     const ctx = ctxOf((await openSettings()).body);
-    const [payload, mac] = ctx.split('.');
-    const tampered = `${Buffer.from(
-      Buffer.from(payload!, 'base64url').toString().replace('"m":"', '"m":"x'),
-    ).toString('base64url')}.${mac}`;
+    const [member, sealed] = ctx.split('.');
+    expect(member).toBe(memberId);
+    const bytes = Buffer.from(sealed!, 'base64url');
+    bytes[20] = bytes[20]! ^ 1;
+    const flipped = `${member}.${bytes.toString('base64url')}`;
+    // The readable portal part is bound to the seal: naming another portal breaks it.
+    const otherPortal = `x${ctx}`;
     const before = stack.emulator.inspect(memberId).sites;
-    for (const bad of [tampered, 'nonsense', '']) {
+    for (const bad of [flipped, otherPortal, `${member}.`, 'nonsense', '']) {
       const res = await action('/placements/settings/action', { ctx: bad, action: 'trash', confirm: 'yes' });
       expect(res.status).toBe(403);
       expect(res.body).toContain('invalid_context');
