@@ -17,9 +17,10 @@ export type BatchCommands = Record<string, BatchCommand>;
 /** `$result[name]`, `$result_total[name]`, `$result_next[name]` ... as Bitrix24 writes them. */
 const REFERENCE = /\$result(?:_[a-z]+)?\[([^\]]+)\]/g;
 
-function referencesIn(value: unknown, found: Set<string>): void {
+function referencesIn(value: unknown, found: (name: string) => void): void {
   if (typeof value === 'string') {
-    for (const match of value.matchAll(REFERENCE)) if (match[1] !== undefined) found.add(match[1]);
+    if (!value.includes('$result')) return;
+    for (const match of value.matchAll(REFERENCE)) if (match[1] !== undefined) found(match[1]);
   } else if (Array.isArray(value)) {
     for (const item of value) referencesIn(item, found);
   } else if (value && typeof value === 'object') {
@@ -36,31 +37,49 @@ export function encodeCommand(command: BatchCommand): string {
   return query ? `${command.method}?${query}` : command.method;
 }
 
+function checkMethod(name: string, method: string): void {
+  if (!isValidMethodName(method)) {
+    throw new ParameterError({
+      code: 'INVALID_PARAMS',
+      status: 0,
+      description: `batch command ${JSON.stringify(name)} has an invalid method name`,
+      method: 'batch',
+    });
+  }
+  if (method.toLowerCase() === 'batch') {
+    throw new ParameterError({
+      code: 'ERROR_BATCH_METHOD_NOT_ALLOWED',
+      status: 0,
+      description: 'batch cannot contain batch',
+      method: 'batch',
+    });
+  }
+}
+
 /** Names in order, grouped into batches; each batch keeps the callers' order. */
 export function planBatches(commands: BatchCommands, maxPerBatch = MAX_BATCH_COMMANDS): string[][] {
   const names = Object.keys(commands);
-  const index = new Map(names.map((name, i) => [name, i]));
-  for (const name of names) {
-    const method = commands[name]?.method ?? '';
-    if (!isValidMethodName(method)) {
-      throw new ParameterError({
-        code: 'INVALID_PARAMS',
-        status: 0,
-        description: `batch command ${JSON.stringify(name)} has an invalid method name`,
-        method: 'batch',
-      });
+  const checked = new Set<string>(); // calls repeat a few methods many times
+  const links: [number, string][] = [];
+  names.forEach((name, i) => {
+    const command = commands[name];
+    const method = command?.method ?? '';
+    if (!checked.has(method)) {
+      checkMethod(name, method);
+      checked.add(method);
     }
-    if (method.toLowerCase() === 'batch') {
-      throw new ParameterError({
-        code: 'ERROR_BATCH_METHOD_NOT_ALLOWED',
-        status: 0,
-        description: 'batch cannot contain batch',
-        method: 'batch',
-      });
-    }
+    referencesIn(command?.params, (ref) => links.push([i, ref]));
+  });
+  if (links.length === 0) {
+    // Nothing links commands (the usual case): plain slices in the callers' order. Large
+    // calls (tens of thousands of commands) wait for this before their first request.
+    const batches: string[][] = [];
+    for (let i = 0; i < names.length; i += maxPerBatch) batches.push(names.slice(i, i + maxPerBatch));
+    return batches;
   }
 
   // Union-find over references between commands of this call.
+  const index = new Map(names.map((name, i) => [name, i]));
   const parent = names.map((_, i) => i);
   const root = (i: number): number => {
     let r = i;
@@ -68,14 +87,10 @@ export function planBatches(commands: BatchCommands, maxPerBatch = MAX_BATCH_COM
     parent[i] = r;
     return r;
   };
-  names.forEach((name, i) => {
-    const found = new Set<string>();
-    referencesIn(commands[name]?.params, found);
-    for (const ref of found) {
-      const j = index.get(ref);
-      if (j !== undefined) parent[root(i)] = root(j);
-    }
-  });
+  for (const [i, ref] of links) {
+    const j = index.get(ref);
+    if (j !== undefined) parent[root(i)] = root(j);
+  }
   const groups = new Map<number, number[]>();
   names.forEach((_, i) => {
     const r = root(i);

@@ -67,6 +67,8 @@ export class LeakyBucket {
   readonly drainPerSecond: number;
   /** The level we let our model reach before making requests wait. */
   readonly limit: number;
+  /** Unanswered requests allowed at once. */
+  readonly maxInFlight: number;
   private readonly slots: Slots;
   /** Modelled level; above `limit` it counts reservations still waiting for their slot. */
   private level = 0;
@@ -87,9 +89,9 @@ export class LeakyBucket {
     }
     this.capacity = options.capacity;
     this.drainPerSecond = options.drainPerSecond;
-    const maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 8));
-    this.slots = new Slots(maxInFlight);
-    this.limit = Math.max(1, options.capacity - maxInFlight - (options.headroom ?? 1));
+    this.maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 8));
+    this.slots = new Slots(this.maxInFlight);
+    this.limit = Math.max(1, options.capacity - this.maxInFlight - (options.headroom ?? 1));
     this.updatedAt = this.now();
   }
 

@@ -169,7 +169,22 @@ export class RestClient {
       }
     } else {
       // Batches never reference each other, so they may run together; the bucket paces them.
-      await Promise.all(plan.map(runOne));
+      // A few workers pick batches in order and encode each just before it queues: a call of
+      // 1,000 batches sends its first at once instead of after encoding all, and leaves room
+      // in the bucket's queue for other callers. Twice the in-flight limit keeps a request
+      // waiting for every slot that frees up.
+      let next = 0;
+      let failed = false;
+      const worker = async () => {
+        try {
+          while (!failed && next < plan.length) await runOne(plan[next++]!);
+        } catch (error) {
+          failed = true; // the call rejects: do not spend the bucket on batches nobody reads
+          throw error;
+        }
+      };
+      const workers = Math.min(plan.length, 2 * this.limits.bucket.maxInFlight);
+      await Promise.all(Array.from({ length: workers }, worker));
     }
     return out;
   }

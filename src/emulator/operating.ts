@@ -13,8 +13,19 @@ interface Entry {
  * Simulated execution time per portal, method and app within the last 10 minutes.
  * Past 480 s the method is blocked on that portal for every caller, as Bitrix24 does.
  */
+/**
+ * One method's executions in time order, with a running total: expired ones are dropped from
+ * the front, so recording a call costs the same at the 50,000th call as at the first.
+ */
+interface Window {
+  entries: Entry[];
+  head: number;
+  sum: number;
+}
+
 export class OperatingLimits {
-  #entries = new Map<string, Entry[]>();
+  /** By `memberId|method`, then by caller: a portal's check never walks other portals. */
+  #windows = new Map<string, Map<string, Window>>();
   readonly methodTimes = new Map<string, number>();
 
   constructor(
@@ -29,45 +40,64 @@ export class OperatingLimits {
     return this.methodTimes.get(method.toLowerCase()) ?? this.defaultTime;
   }
 
-  #live(key: string): Entry[] {
+  #live(methodKey: string, caller: string): Window {
     const since = this.clock.now() - OPERATING_WINDOW_SECONDS * 1000;
-    const list = (this.#entries.get(key) ?? []).filter((e) => e.at > since);
-    this.#entries.set(key, list);
-    return list;
+    let callers = this.#windows.get(methodKey);
+    if (!callers) {
+      callers = new Map();
+      this.#windows.set(methodKey, callers);
+    }
+    let w = callers.get(caller);
+    if (!w) {
+      w = { entries: [], head: 0, sum: 0 };
+      callers.set(caller, w);
+    }
+    return this.#expire(w, since);
   }
 
-  #sum(key: string): number {
-    return this.#live(key).reduce((s, e) => s + e.seconds, 0);
+  #expire(w: Window, since: number): Window {
+    while (w.head < w.entries.length && w.entries[w.head]!.at <= since) {
+      w.sum -= w.entries[w.head]!.seconds;
+      w.head++;
+    }
+    // No drift from many subtractions: an empty window totals exactly zero.
+    if (w.head === w.entries.length) w.sum = 0;
+    if (w.head > 1024 && w.head * 2 > w.entries.length) {
+      w.entries = w.entries.slice(w.head);
+      w.head = 0;
+    }
+    return w;
   }
 
   /** True when any caller pushed this method past the limit on this portal. */
   blocked(memberId: string, method: string): boolean {
-    const prefix = `${memberId}|${method.toLowerCase()}|`;
-    for (const key of this.#entries.keys()) {
-      if (key.startsWith(prefix) && this.#sum(key) > OPERATING_LIMIT_SECONDS) return true;
+    const callers = this.#windows.get(`${memberId}|${method.toLowerCase()}`);
+    if (!callers) return false;
+    const since = this.clock.now() - OPERATING_WINDOW_SECONDS * 1000;
+    for (const w of callers.values()) {
+      if (this.#expire(w, since).sum > OPERATING_LIMIT_SECONDS) return true;
     }
     return false;
   }
 
-  /** Records one execution and returns what `time.operating` / `time.operating_reset_at` report. */
   record(memberId: string, method: string, caller: string): { operating: number; resetAt: number } {
-    const key = `${memberId}|${method.toLowerCase()}|${caller}`;
-    const list = this.#live(key);
-    list.push({ at: this.clock.now(), seconds: this.timeOf(method) });
+    const w = this.#live(`${memberId}|${method.toLowerCase()}`, caller);
+    const seconds = this.timeOf(method);
+    w.entries.push({ at: this.clock.now(), seconds });
+    w.sum += seconds;
     return this.peek(memberId, method, caller);
   }
 
   peek(memberId: string, method: string, caller: string): { operating: number; resetAt: number } {
-    const key = `${memberId}|${method.toLowerCase()}|${caller}`;
-    const list = this.#live(key);
-    const oldest = list[0]?.at ?? this.clock.now();
+    const w = this.#live(`${memberId}|${method.toLowerCase()}`, caller);
+    const oldest = w.entries[w.head]?.at ?? this.clock.now();
     return {
-      operating: Number(this.#sum(key).toFixed(6)),
+      operating: Number(w.sum.toFixed(6)),
       resetAt: Math.floor(oldest / 1000) + OPERATING_WINDOW_SECONDS,
     };
   }
 
   reset(): void {
-    this.#entries.clear();
+    this.#windows.clear();
   }
 }

@@ -75,9 +75,20 @@ async function activeInstallation(
   return installation;
 }
 
+/** Portal origins by `protocol://domain`: parsing a URL on every widget open showed in profiles. */
+const origins = new Map<string, string>();
+
 function originOf(installation: Installation): string {
   const protocol = installation.clientEndpoint.startsWith('http://') ? 'http' : 'https';
-  return portalOrigin(protocol, installation.domain) ?? `${protocol}://${installation.domain}`;
+  const key = `${protocol}://${installation.domain}`;
+  let origin = origins.get(key);
+  if (origin === undefined) {
+    origin = portalOrigin(protocol, installation.domain) ?? key;
+    // Bounded by the installations this process serves; cleared rather than grown past that.
+    if (origins.size >= 10_000) origins.clear();
+    origins.set(key, origin);
+  }
+  return origin;
 }
 
 /** From Bitrix24's placement POST (query + body). */
