@@ -59,7 +59,7 @@ export async function widgetOpenBench(provider: Provider): Promise<WidgetResult>
     const env = appEnv(emulator, `http://127.0.0.1:${appPort}`, databaseUrl);
     const app = await startServer('src/server.ts', appPort, { env, nodeFlags: profileFlags() });
     servers.push(app);
-    const bare = await startServer('bench/bare-server.ts', barePort);
+    const bare = await startServer('bench/bare-server.ts', barePort, { nodeFlags: profileFlags() });
     servers.push(bare);
     await installAll(emulator, PORTALS);
     const { settings, block } = await payloads(emulator);

@@ -24,13 +24,24 @@ export function resolveLang(lang: string | undefined | null): string {
 
 export type Translate = (key: string, params?: Record<string, string | number>) => string;
 
+/** One translate function per language, made once. */
+const translators = new Map<string, Translate>();
+
 export function translator(lang: string): Translate {
-  const catalog = catalogs[resolveLang(lang)] ?? {};
-  const fallback = catalogs[DEFAULT_LANG] ?? {};
-  return (key, params) => {
-    const template = catalog[key] ?? fallback[key] ?? key;
-    return params ? template.replace(/\{(\w+)\}/g, (m, name: string) => String(params[name] ?? m)) : template;
-  };
+  const resolved = resolveLang(lang);
+  let translate = translators.get(resolved);
+  if (!translate) {
+    const catalog = catalogs[resolved] ?? {};
+    const fallback = catalogs[DEFAULT_LANG] ?? {};
+    translate = (key, params) => {
+      const template = catalog[key] ?? fallback[key] ?? key;
+      return params
+        ? template.replace(/\{(\w+)\}/g, (m, name: string) => String(params[name] ?? m))
+        : template;
+    };
+    translators.set(resolved, translate);
+  }
+  return translate;
 }
 
 /** A key's text in every language, e.g. for placement titles. */

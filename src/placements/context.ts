@@ -139,16 +139,21 @@ export async function openWidget<K extends WidgetKind>(
     userAuthExpiresAt,
     userClient,
   );
-  const token = deps.signer.sign({
-    memberId: installation.memberId,
-    placement: payload.PLACEMENT,
-    options: options as Record<string, string>,
-    lang,
-    userAuth: payload.AUTH_ID,
-    userAuthExpiresAt,
-    userId: user.userId,
-  });
-  const context = {
+  // The session key already names portal, AUTH_ID and (verified) user; the rest names the page.
+  const reuseKey = `${user.sessionKey}\0${payload.PLACEMENT}\0${lang}\0${JSON.stringify(options)}`;
+  const token = deps.signer.signReusable(
+    {
+      memberId: installation.memberId,
+      placement: payload.PLACEMENT,
+      options: options as Record<string, string>,
+      lang,
+      userAuth: payload.AUTH_ID,
+      userAuthExpiresAt,
+      userId: user.userId,
+    },
+    reuseKey,
+  );
+  return {
     kind,
     installation,
     placement: payload.PLACEMENT,
@@ -158,9 +163,10 @@ export async function openWidget<K extends WidgetKind>(
     origin: originOf(installation),
     userId: user.userId,
     token,
+    get client() {
+      return userClient();
+    },
   };
-  // Not enumerable: pages spread the context into the template data without building the client.
-  return Object.defineProperty(context, 'client', { get: userClient, enumerable: false }) as WidgetContext<K>;
 }
 
 /** From one of our own forms: the signed context decides who acts where. */

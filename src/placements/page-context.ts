@@ -59,8 +59,14 @@ interface SealedBody {
   exp: number;
 }
 
+/** How long a sealed context may be handed out again for the same session and page. */
+const REUSE_MS = 60_000;
+const REUSE_MAX_ENTRIES = 10_000;
+
 export class PageContextSigner {
   private readonly key: KeyObject;
+  /** Recently sealed contexts by reuse key; a reopen within a minute gets the same one. */
+  private readonly recent = new Map<string, { token: string; sealedAt: number }>();
   constructor(
     serverSecret: string,
     private readonly ttlMs = 60 * 60 * 1000,
@@ -70,6 +76,26 @@ export class PageContextSigner {
     this.key = createSecretKey(
       Buffer.from(hkdfSync('sha256', serverSecret, 'b24-sites-page-context', 'seal', 32)),
     );
+  }
+
+  /**
+   * Like sign(), but a context sealed for the same `reuseKey` (same session, page and
+   * language; see openWidget) within the last minute is handed out again: sealing costs more
+   * than the rest of a warm widget open, and widgets are reopened often. The reused token
+   * expires at most a minute earlier than a fresh one would.
+   */
+  signReusable(context: PageContext, reuseKey: string): string {
+    const now = this.now();
+    const hit = this.recent.get(reuseKey);
+    if (hit && hit.sealedAt > now - REUSE_MS) return hit.token;
+    const token = this.sign(context);
+    this.recent.delete(reuseKey);
+    this.recent.set(reuseKey, { token, sealedAt: now });
+    if (this.recent.size > REUSE_MAX_ENTRIES) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+    return token;
   }
 
   /** `<member_id>.<base64url(iv ‖ ciphertext ‖ tag)>` */

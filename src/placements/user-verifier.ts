@@ -1,16 +1,19 @@
 // A widget's AUTH_ID comes from an unauthenticated POST. Before acting on it we ask the
 // installation's pinned portal who it belongs to (user.current), once per token: the answer
 // is cached until the token expires, so widgets stay fast.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
 import { AppError } from '../errors.js';
 
 export interface VerifiedUser {
   userId: number;
+  /** Names this user's session (portal + AUTH_ID) without holding the token: a hash. */
+  sessionKey: string;
 }
 
-interface Entry extends VerifiedUser {
+interface Entry {
+  userId: number;
   until: number;
 }
 
@@ -34,14 +37,15 @@ export class UserTokenVerifier {
     client: Bitrix24Client | (() => Bitrix24Client),
   ): Promise<VerifiedUser> {
     // Keyed by a hash: the cache never holds a usable token.
-    const key = createHash('sha256').update(`${memberId}\0${authId}`).digest('base64url');
+    // crypto.hash: the one-shot form, cheaper than a Hash object on every widget open.
+    const key = hash('sha256', `${memberId}\0${authId}`, 'base64url');
     const now = this.now();
     const hit = this.cache.get(key);
     if (hit && hit.until > now) {
       // Refresh its place: the map's order is the eviction order (least recently used first).
       this.cache.delete(key);
       this.cache.set(key, hit);
-      return { userId: hit.userId };
+      return { userId: hit.userId, sessionKey: key };
     }
     if (hit) this.cache.delete(key);
     let userId: number;
@@ -65,6 +69,6 @@ export class UserTokenVerifier {
       if (oldest === undefined) break;
       this.cache.delete(oldest);
     }
-    return { userId };
+    return { userId, sessionKey: key };
   }
 }

@@ -37,7 +37,10 @@ const placements: FastifyPluginAsync = async (app) => {
     flash: (Flash & { refreshBlock?: number }) | null,
   ) {
     const path = ctx.kind === 'settings' ? SETTINGS_PATH : BLOCK_PATH;
-    return reply.allowFraming(ctx.origin).view(ctx.kind, { ...ctx, view, flash, action: `${path}/action` });
+    // Exactly what the templates read: nothing else of the context (its client, the
+    // installation) reaches a page.
+    const data = { lang: ctx.lang, t: ctx.t, token: ctx.token, view, flash, action: `${path}/action` };
+    return reply.allowFraming(ctx.origin).view(ctx.kind, data);
   }
 
   /** What the user sees, from the view cache (a reopen within seconds costs the portal nothing). */

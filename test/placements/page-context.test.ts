@@ -68,6 +68,24 @@ describe('PageContextSigner', () => {
     }
   });
 
+  it('hands a sealed context out again for the same session and page within a minute', () => {
+    clock = 1_000_000;
+    const first = signer.signReusable(context, 'session\0LANDING_SETTINGS\0en\0{"SITE_ID":"30"}');
+    clock += 59_000;
+    expect(signer.signReusable(context, 'session\0LANDING_SETTINGS\0en\0{"SITE_ID":"30"}')).toBe(first);
+    // Another page, language or session is another context.
+    const other = signer.signReusable(
+      { ...context, lang: 'de' },
+      'session\0LANDING_SETTINGS\0de\0{"SITE_ID":"30"}',
+    );
+    expect(other).not.toBe(first);
+    expect(signer.verify(other).lang).toBe('de');
+    clock += 1_001;
+    const fresh = signer.signReusable(context, 'session\0LANDING_SETTINGS\0en\0{"SITE_ID":"30"}');
+    expect(fresh).not.toBe(first);
+    expect(signer.verify(fresh)).toEqual(context);
+  });
+
   it('expires after its time to live, and never outlives the AUTH_ID', () => {
     const token = signer.sign(context);
     clock += 60_001;
