@@ -1,42 +1,101 @@
-// `npm run bench`: every benchmark, results appended to BENCHMARKS.md with date, machine and command.
+// `npm run bench`: every benchmark, one after the other in one run, results appended to
+// BENCHMARKS.md with date, machine and command. BENCH_ONLY=widget (or another section name)
+// runs one section.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type Measured, type WidgetResult, widgetOpenBench } from './widget-open.bench.js';
+import { INSTALL_CONCURRENCY, INSTALL_MINIMUM_NOTE, installBench, installTable } from './install.bench.js';
+import { machineLine } from './lib/machine.js';
+import { benchCommand } from './lib/scale.js';
+import { memoryBench, memoryTable, PASSES } from './memory.bench.js';
+import { CALLS_PER_INSTALLATION, refreshStormBench, stormTable } from './refresh-storm.bench.js';
+import { CONNECTIONS, SECONDS, widgetOpenBench, widgetTable } from './widget-open.bench.js';
 
-const f = (n: number, digits = 2) => n.toFixed(digits);
+const only = process.env.BENCH_ONLY;
+const wanted = (section: string) => !only || only === section || (only === 'app' && section === 'widget');
 
-function widgetTable(results: WidgetResult[]): string {
-  const rows = results.flatMap((r) =>
-    (['settings', 'block'] as const).map((page) => {
-      const { app, bare } = r[page];
-      const cell = (m: Measured) => `${Math.round(m.rps)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms`;
-      return `| ${r.provider} | /placements/${page} | ${cell(app)} | ${cell(bare)} | ${f(app.rps / bare.rps)} | ${f(app.p99 / Math.max(bare.p99, 1))} | ${app.non2xx + app.errors} |`;
-    }),
-  );
-  return [
-    '| database | route | app | bare route | throughput ratio (goal ≥ 0.5) | p99 ratio (goal ≤ 2) | app non-2xx + errors |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows,
-  ].join('\n');
+/** Prints a section and appends it to BENCHMARKS.md (BENCH_NO_APPEND=1: print only, while iterating). */
+function append(report: string): void {
+  process.stdout.write(`${report}\n`);
+  if (!process.env.BENCH_NO_APPEND) appendFileSync(join(process.cwd(), 'BENCHMARKS.md'), `\n${report}`);
 }
 
-const results = [await widgetOpenBench('sqlite'), await widgetOpenBench('postgresql')];
-const report = [
-  `## Widget open throughput — ${new Date().toISOString()}`,
-  '',
-  `Machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. Command: \`npm run bench\`.`,
-  'App and bare route each in their own process (NODE_ENV=production), autocannon in a third, 50 connections,',
-  `${process.env.BENCH_SECONDS ?? 8} s after a 2 s warm-up, real widget payloads from 10 emulated portals (caches warm).`,
-  '',
-  widgetTable(results),
-  '',
-].join('\n');
-process.stdout.write(`${report}\n`);
-appendFileSync(join(process.cwd(), 'BENCHMARKS.md'), `\n${report}`);
+if (wanted('widget')) {
+  const results = [await widgetOpenBench('sqlite'), await widgetOpenBench('postgresql')];
+  append(
+    [
+      `## Widget open throughput — ${new Date().toISOString()}`,
+      '',
+      machineLine('npm run bench'),
+      'App (production entry, NODE_ENV=production) and bare route each in their own process, autocannon in a',
+      `third, ${CONNECTIONS} connections, ${SECONDS} s after a warm-up, real widget payloads from 10 emulated portals × 2 users`,
+      '(verification and view caches warm).',
+      '',
+      widgetTable(results),
+      '',
+    ].join('\n'),
+  );
+}
 
-// The REST client against the bucket's ideal and the official SDK (appends its own section).
-execFileSync(join(process.cwd(), 'node_modules', '.bin', 'tsx'), ['bench/rest-client.bench.ts'], {
-  stdio: 'inherit',
-});
+if (wanted('rest')) {
+  // The REST client against the bucket's ideal and the official SDK (appends its own section).
+  execFileSync(join(process.cwd(), 'node_modules', '.bin', 'tsx'), ['bench/rest-client.bench.ts'], {
+    stdio: 'inherit',
+  });
+}
+
+if (wanted('install')) {
+  const result = await installBench();
+  append(
+    [
+      `## Install at scale — ${new Date().toISOString()}`,
+      '',
+      machineLine(benchCommand()),
+      `The app (production entry) in its own process on SQLite; each emulated portal sends its install POST, ${INSTALL_CONCURRENCY}`,
+      'portals at once, then installFinish. Requests counted by the emulator; bindings checked in its state afterwards.',
+      '',
+      installTable(result),
+      '',
+      INSTALL_MINIMUM_NOTE,
+      '',
+    ].join('\n'),
+  );
+}
+
+if (wanted('storm')) {
+  const results = [await refreshStormBench(1), await refreshStormBench(2)];
+  append(
+    [
+      `## Token refresh storm — ${new Date().toISOString()}`,
+      '',
+      machineLine(benchCommand()),
+      "Every installation's access token expired at the same moment in the emulator (real limits: X = 50, Y = 2/s),",
+      `then ${CALLS_PER_INSTALLATION} calls at once on each through our REST client and TokenManager; with two "processes" (two database`,
+      'clients, token managers and client factories on one PostgreSQL database) the calls alternate between them.',
+      'Requests counted by the emulator.',
+      '',
+      stormTable(results),
+      '',
+    ].join('\n'),
+  );
+}
+
+if (wanted('memory')) {
+  const result = await memoryBench();
+  append(
+    [
+      `## Memory across many portals — ${new Date().toISOString()}`,
+      '',
+      machineLine(benchCommand()),
+      `The app (production entry) in its own process on SQLite, installed through its install route on ${result.portals} emulated`,
+      `portals; then ${PASSES} passes of widget opens over every portal (settings and block widgets alternating; pass 1 is each`,
+      "portal's own POST with a fresh AUTH_ID, later passes re-post it). After each pass: VmRSS of the app process, then",
+      'its heap after a forced full GC (bench/lib/heap-probe.mjs, preloaded): RSS includes garbage V8 has not collected yet.',
+      'Bounded caches: user verifications 10k, views 5k (10 s), installations 10k (2 s). The goal is 10,000 portals; see',
+      'MEMORY_PORTALS in bench/memory.bench.ts for why the default is smaller (BENCH_MEMORY_PORTALS=10000: the full size).',
+      '',
+      memoryTable(result),
+      '',
+    ].join('\n'),
+  );
+}

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { LeakyBuckets } from './bucket.js';
 import type { Clock } from './clock.js';
 import type { Faults } from './faults.js';
@@ -6,6 +7,9 @@ import type { OperatingLimits } from './operating.js';
 import type { EmulatorState } from './state.js';
 import type { Stats } from './stats.js';
 import type { PortalState } from './types.js';
+
+/** Which portal a request is for: fixed for a portal's own server, by local port for the shared one. */
+export type PortalOf = (req: FastifyRequest) => PortalState;
 
 /** Everything the servers and handle share. */
 export interface EmulatorContext {

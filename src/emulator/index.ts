@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import { type BucketLimits, LeakyBuckets } from './bucket.js';
 import { type Clock, EmulatorClock } from './clock.js';
 import {
@@ -15,7 +14,7 @@ import { type TokenResponse, tokenResponse } from './oauth.js';
 import { DEFAULT_METHOD_TIME, OperatingLimits } from './operating.js';
 import * as portalSide from './portal-side.js';
 import { buildPortal, type PortalSeed, randomHex } from './seed.js';
-import { startOAuthServer, startPortalServer } from './server.js';
+import { startOAuthServer, startPortalServer, startSharedPortalServers } from './server.js';
 import { EmulatorState } from './state.js';
 import { Stats, type StatsData } from './stats.js';
 import type { PortalState } from './types.js';
@@ -58,6 +57,17 @@ export interface EmulatorOptions {
   /** Simulated execution seconds per REST method, for the operating limit. */
   methodTimes?: Record<string, number>;
   defaultMethodTime?: number;
+  /**
+   * One request handler for every portal instead of one Fastify instance each (thousands of
+   * portals, e.g. benchmarks). Each portal still has its own port and DOMAIN; the portal is
+   * found by the port a connection arrived on. Default false.
+   */
+  sharedPortalHandler?: boolean;
+  /**
+   * With sharedPortalHandler: portals without a seed port take free ports counting up from
+   * here instead of random ones, which the kernel finds slowly once thousands are in use.
+   */
+  firstPortalPort?: number;
 }
 
 export interface PortalInfo {
@@ -133,8 +143,9 @@ export async function startEmulator(options: EmulatorOptions = {}) {
     });
   }
   const seeds = options.portals ?? [{ memberId: DEMO_MEMBER_ID, title: 'Demo portal' }];
-  const servers: FastifyInstance[] = [];
+  const servers: { close(): Promise<unknown> }[] = [];
   const closeAll = () => Promise.allSettled(servers.map((s) => s.close()));
+  const shared: { portal: PortalState; port: number }[] = [];
   try {
     servers.push(await startOAuthServer(ctx, options.port ?? 0));
     for (const seed of seeds) {
@@ -146,8 +157,10 @@ export async function startEmulator(options: EmulatorOptions = {}) {
         inst.installed = seed.appsInstalled ?? true;
         inst.installFinished = inst.installed && (seed.installFinished ?? false);
       }
-      servers.push(await startPortalServer(ctx, portal, seed.port ?? 0));
+      if (options.sharedPortalHandler) shared.push({ portal, port: seed.port ?? 0 });
+      else servers.push(await startPortalServer(ctx, portal, seed.port ?? 0));
     }
+    if (shared.length) servers.push(await startSharedPortalServers(ctx, shared, options.firstPortalPort));
   } catch (e) {
     await closeAll();
     throw e;

@@ -1,9 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clientEndpoint, type EmulatorContext, oauthDomain, serverEndpoint } from './context.js';
+import {
+  clientEndpoint,
+  type EmulatorContext,
+  oauthDomain,
+  type PortalOf,
+  serverEndpoint,
+} from './context.js';
 import { sleep } from './faults.js';
 import { isPlainObject, type Params } from './params.js';
 import type { IssuedTokens } from './state.js';
-import type { PortalState } from './types.js';
 
 /** The JSON body /oauth/token/ answers with, field for field as oauth.bitrix.info does. */
 export interface TokenResponse {
@@ -153,12 +158,9 @@ export function registerOAuthToken(app: FastifyInstance, ctx: EmulatorContext): 
  * Code grant start on the portal: the emulator has no login form, so the "logged-in" user is
  * `user_id` (default: the admin). Redirects to redirect_uri (or the app URL) with code & state.
  */
-export function registerOAuthAuthorize(
-  app: FastifyInstance,
-  ctx: EmulatorContext,
-  portal: PortalState,
-): void {
+export function registerOAuthAuthorize(app: FastifyInstance, ctx: EmulatorContext, portalOf: PortalOf): void {
   app.get('/oauth/authorize/', async (req, reply) => {
+    const portal = portalOf(req);
     const q = isPlainObject(req.query) ? req.query : {};
     const clientId = str(q.client_id);
     const reg = ctx.state.apps.get(clientId);

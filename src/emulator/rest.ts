@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { runBatch } from './batch.js';
-import type { EmulatorContext } from './context.js';
+import type { EmulatorContext, PortalOf } from './context.js';
 import { Errors, RestError } from './errors.js';
 import { sleep } from './faults.js';
 import { isPlainObject, type Params } from './params.js';
@@ -92,7 +92,7 @@ async function handle(
   }
 }
 
-export function registerRest(app: FastifyInstance, ctx: EmulatorContext, portal: PortalState): void {
+export function registerRest(app: FastifyInstance, ctx: EmulatorContext, portalOf: PortalOf): void {
   app.options('/rest/*', async (req, reply) => {
     cors(req, reply);
     return reply.code(204).send();
@@ -100,6 +100,6 @@ export function registerRest(app: FastifyInstance, ctx: EmulatorContext, portal:
   app.route({
     method: ['GET', 'POST'],
     url: '/rest/*',
-    handler: (req, reply) => handle(ctx, portal, req, reply),
+    handler: (req, reply) => handle(ctx, portalOf(req), req, reply),
   });
 }

@@ -234,4 +234,25 @@ describe('operating limit', () => {
       await e.close();
     }
   });
+
+  it('blocks the method on that portal only, for every caller there', async () => {
+    const e = await startEmulator({
+      clock: new EmulatorClock({ frozen: true }),
+      portals: [{ memberId: 'op0000a' }, { memberId: 'op0000b' }],
+      methodTimes: { 'landing.site.getList': 481 },
+    });
+    try {
+      const [a, b] = ['op0000a', 'op0000b'].map((m) => ({
+        ep: e.portal(m).clientEndpoint,
+        token: e.issueTokens(m).access_token,
+      }));
+      expect((await rest(a!.ep, 'landing.site.getList', { auth: a!.token })).status).toBe(200);
+      expect((await rest(a!.ep, 'landing.site.getList', { auth: a!.token })).status).toBe(429);
+      const hook = e.addWebhook('op0000a');
+      expect((await rest(hook, 'landing.site.getList')).status).toBe(429);
+      expect((await rest(b!.ep, 'landing.site.getList', { auth: b!.token })).status).toBe(200);
+    } finally {
+      await e.close();
+    }
+  });
 });

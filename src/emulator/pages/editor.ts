@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type EmulatorContext, portalDomain } from '../context.js';
+import { type EmulatorContext, type PortalOf, portalDomain } from '../context.js';
 import { type FramePayload, installPayload, placementPayload, visiblePlacements } from '../frames.js';
 import { isPlainObject, toInt } from '../params.js';
 import type { PortalState } from '../types.js';
@@ -104,16 +104,17 @@ function openFrame(ctx: EmulatorContext, portal: PortalState, body: Record<strin
 }
 
 /** The portal's own pages: the Sites editor at `/` and the small JSON API its script uses. */
-export function registerEditor(app: FastifyInstance, ctx: EmulatorContext, portal: PortalState): void {
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(shell(ctx, portal)));
+export function registerEditor(app: FastifyInstance, ctx: EmulatorContext, portalOf: PortalOf): void {
+  app.get('/', async (req, reply) => reply.type('text/html; charset=utf-8').send(shell(ctx, portalOf(req))));
   app.get('/_emulator/editor.js', async (_req, reply) =>
     reply.type('application/javascript; charset=utf-8').send(asset('editor.js')),
   );
   app.get('/_emulator/editor.css', async (_req, reply) =>
     reply.type('text/css; charset=utf-8').send(asset('editor.css')),
   );
-  app.get('/_emulator/api/state', async () => viewModel(ctx, portal));
+  app.get('/_emulator/api/state', async (req) => viewModel(ctx, portalOf(req)));
   app.post('/_emulator/api/open', async (req, reply) => {
+    const portal = portalOf(req);
     try {
       return openFrame(ctx, portal, isPlainObject(req.body) ? req.body : {});
     } catch (e) {
@@ -121,6 +122,7 @@ export function registerEditor(app: FastifyInstance, ctx: EmulatorContext, porta
     }
   });
   app.post('/_emulator/api/frame-event', async (req, reply) => {
+    const portal = portalOf(req);
     const body = isPlainObject(req.body) ? req.body : {};
     const frame = ctx.frames.get(String(body.frameId ?? ''));
     if (!frame || frame.memberId !== portal.memberId) {
@@ -129,6 +131,7 @@ export function registerEditor(app: FastifyInstance, ctx: EmulatorContext, porta
     return frameEvent(ctx, portal, frame, String(body.command ?? ''), body.params ?? null);
   });
   app.get('/pub/site/:site/:page/', async (req, reply) => {
+    const portal = portalOf(req);
     const { site, page } = req.params as { site: string; page: string };
     const s = [...portal.sites.values()].find((x) => x.code === site);
     const p = s && [...portal.pages.values()].find((x) => x.siteId === s.id && x.code === page);
