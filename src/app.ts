@@ -9,6 +9,7 @@ import dbPlugin from './plugins/db.js';
 import errorHandler from './plugins/error-handler.js';
 import gracefulClose from './plugins/graceful-close.js';
 import metrics from './plugins/metrics.js';
+import outbound from './plugins/outbound.js';
 import rateLimits from './plugins/rate-limits.js';
 import securityHeaders from './plugins/security-headers.js';
 import services from './plugins/services.js';
@@ -68,6 +69,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(views);
   await app.register(errorHandler);
   await app.register(staticFiles);
+  await app.register(outbound);
   await app.register(metrics, { config }); // before services: they send Bitrix24 requests through its fetch
   await app.register(services, { config, fetch: app.outboundFetch, ...(deps.now && { now: deps.now }) });
   await app.register(health);

@@ -10,8 +10,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Null when metrics are off. */
     metrics: AppMetrics | null;
-    /** The fetch the services use for Bitrix24 requests (undefined: the global one). */
-    outboundFetch: typeof fetch | undefined;
+    /** The fetch the services use for Bitrix24 requests (counted when metrics are on). */
+    outboundFetch: typeof fetch;
   }
 }
 
@@ -19,12 +19,12 @@ export default fp<{ config: Config }>(
   async (app, { config }) => {
     if (!config.metrics.enabled) {
       app.decorate('metrics', null);
-      app.decorate('outboundFetch', undefined);
+      app.decorate('outboundFetch', app.bitrix24Fetch);
       return;
     }
     const metrics = new AppMetrics();
     app.decorate('metrics', metrics);
-    app.decorate('outboundFetch', countingFetch(metrics));
+    app.decorate('outboundFetch', countingFetch(metrics, app.bitrix24Fetch));
 
     app.addHook('onResponse', async (request, reply) => {
       // The route pattern, not the URL: one series per route however many paths are asked for.
@@ -59,5 +59,5 @@ export default fp<{ config: Config }>(
         .send(await metrics.registry.metrics());
     });
   },
-  { name: 'metrics' },
+  { name: 'metrics', dependencies: ['outbound'] },
 );
