@@ -16,18 +16,29 @@ declare module 'fastify' {
 
 export const IDLE_CONNECTION_MS = 4_000;
 
-export function createOutbound(): { fetch: typeof fetch; close(): Promise<void> } {
+export interface Outbound {
+  fetch: typeof fetch;
+  /** Origins with a connection pool right now (what the memory benchmark watched grow). */
+  origins(): string[];
+  close(): Promise<void>;
+}
+
+export function createOutbound(idleMs = IDLE_CONNECTION_MS): Outbound {
   const agent = new Agent({
-    keepAliveTimeout: IDLE_CONNECTION_MS,
-    // A portal's Keep-Alive hint may shorten this, never stretch it past 30 s.
-    keepAliveMaxTimeout: 30_000,
+    keepAliveTimeout: idleMs,
+    // A portal's Keep-Alive hint may shorten this, never stretch it.
+    keepAliveMaxTimeout: idleMs,
   });
   const outbound = (input: Parameters<typeof fetch>[0], init?: RequestInit) =>
     undiciFetch(input as Parameters<typeof undiciFetch>[0], {
       ...(init as Parameters<typeof undiciFetch>[1]),
       dispatcher: agent,
     });
-  return { fetch: outbound as unknown as typeof fetch, close: () => agent.close() };
+  return {
+    fetch: outbound as unknown as typeof fetch,
+    origins: () => Object.keys(agent.stats),
+    close: () => agent.close(),
+  };
 }
 
 export default fp(
