@@ -10,7 +10,7 @@ import { type EmulatorHandle, startEmulator } from '../src/emulator/index.js';
 import { freePort } from '../test/helpers/net.js';
 import { createTempPgDatabase } from '../test/helpers/postgres.js';
 import { appEnv } from './lib/app-env.js';
-import { profileFlags, type ServerProcess, startServer } from './lib/child.js';
+import { APP_ENTRY, profileFlags, type ServerProcess, startServer } from './lib/child.js';
 import { drive, type FormRequest, type Measured } from './lib/load.js';
 import { ratio } from './lib/machine.js';
 import { installAll, memberIds, widgetRequest } from './lib/portals.js';
@@ -57,7 +57,7 @@ export async function widgetOpenBench(provider: Provider): Promise<WidgetResult>
       limits: { bucketSize: 10_000, drainPerSecond: 1_000 },
     });
     const env = appEnv(emulator, `http://127.0.0.1:${appPort}`, databaseUrl);
-    const app = await startServer('src/server.ts', appPort, { env, nodeFlags: profileFlags() });
+    const app = await startServer(APP_ENTRY, appPort, { env, nodeFlags: profileFlags() });
     servers.push(app);
     const bare = await startServer('bench/bare-server.ts', barePort, { nodeFlags: profileFlags() });
     servers.push(bare);

@@ -1,6 +1,6 @@
 // Servers under test run in their own processes, so the load generator (this process) and
 // the server do not share an event loop: on 2 cores, one core each.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 
 export interface ServerProcess {
@@ -34,21 +34,36 @@ async function healthy(url: string, child: ChildProcess, output: string[]): Prom
   throw new Error(`${url} did not start: ${output.join('').slice(-2000)}`);
 }
 
-/** Runs a TypeScript entry (through tsx) listening on `port`; resolves once /healthz answers. */
+/**
+ * The app as it runs in production: the compiled entry (`npm run build`, `node dist/server.js`),
+ * not through tsx, whose helpers would be measured too. Built once per bench run.
+ */
+export const APP_ENTRY = 'dist/server.js';
+let built = false;
+function buildOnce(): void {
+  if (built) return;
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
+  built = true;
+}
+
+/**
+ * Runs an entry listening on `port` (TypeScript through tsx, JavaScript as it is); resolves
+ * once /healthz answers.
+ */
 export async function startServer(
   script: string,
   port: number,
   options: StartOptions = {},
 ): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
-    [...(options.nodeFlags ?? []), '--import', 'tsx', script, String(port)],
-    {
-      // Only what we pass: no .env or shell variables leak into the measured process.
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: String(port), ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  if (script === APP_ENTRY) buildOnce();
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...loader, script, String(port)], {
+    // Only what we pass: no .env or shell variables leak into the measured process.
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: String(port), ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   // Keep only the tail: a chatty process must not grow this one's memory.
   const keep = (d: Buffer) => {
