@@ -27,7 +27,7 @@ if (wanted('widget')) {
       `## Widget open throughput — ${new Date().toISOString()}`,
       '',
       machineLine('npm run bench'),
-      'App (production entry, NODE_ENV=production) and bare route each in their own process, autocannon in a',
+      'App (its compiled production entry, dist/server.js, NODE_ENV=production) and bare route each in their own process, autocannon in a',
       `third, ${CONNECTIONS} connections, ${SECONDS} s after a warm-up, real widget payloads from 10 emulated portals × 2 users`,
       '(verification and view caches warm).',
       '',
