@@ -34,23 +34,23 @@ export interface DriveOptions {
   warmupSeconds?: number;
 }
 
-function run(url: string, requests: FormRequest[], connections: number, seconds: number) {
+/** autocannon's request list: form POSTs cycling through `requests` in order. */
+export function cyclingPosts(requests: FormRequest[]): autocannon.Request[] {
   let next = 0;
-  return autocannon({
-    url,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        setupRequest: (request) => {
-          const r = requests[next++ % requests.length]!;
-          return { ...request, path: r.path, body: r.body };
-        },
+  return [
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      setupRequest: (request) => {
+        const r = requests[next++ % requests.length]!;
+        return { ...request, path: r.path, body: r.body };
       },
-    ],
-  });
+    },
+  ];
+}
+
+function run(url: string, requests: FormRequest[], connections: number, seconds: number) {
+  return autocannon({ url, connections, duration: seconds, requests: cyclingPosts(requests) });
 }
 
 export async function drive(
@@ -72,26 +72,4 @@ export async function drive(
     errors: result.errors + result.timeouts,
     requests: result.requests.total,
   };
-}
-
-/** Sends `requests` once each, at most `concurrency` at a time; returns the statuses. */
-export async function sendAll(url: string, requests: FormRequest[], concurrency: number): Promise<number[]> {
-  const statuses: number[] = new Array(requests.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < requests.length) {
-        const i = next++;
-        const r = requests[i]!;
-        const res = await fetch(`${url}${r.path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: r.body,
-        }).catch(() => null);
-        await res?.arrayBuffer();
-        statuses[i] = res?.status ?? 0;
-      }
-    }),
-  );
-  return statuses;
 }
