@@ -2,6 +2,8 @@
 // single cost of an open (BENCHMARKS.md). This keeps found installations for a short time.
 // The store tells us about each of its writes (forget), so in one process a change is seen at
 // once; a change made by another process (replica, CLI) is seen within `ttlMs`.
+
+import { setBounded } from '../bounded-map.js';
 import type { Installation, InstallationStore } from './types.js';
 
 export class RecentInstallations {
@@ -37,14 +39,11 @@ export class RecentInstallations {
   private async lookup(memberId: string): Promise<Installation | null> {
     const generation = this.generation;
     const installation = await this.store.find(memberId);
-    this.entries.delete(memberId);
     // Unknown portals are not kept: anyone can name one, and the cache stays bounded by real ones.
     if (installation && generation === this.generation) {
-      this.entries.set(memberId, { until: this.now() + this.ttlMs, installation });
-      if (this.entries.size > this.maxEntries) {
-        const oldest = this.entries.keys().next().value;
-        if (oldest !== undefined) this.entries.delete(oldest);
-      }
+      setBounded(this.entries, memberId, { until: this.now() + this.ttlMs, installation }, this.maxEntries);
+    } else {
+      this.entries.delete(memberId);
     }
     return installation;
   }

@@ -12,6 +12,7 @@ import {
   type KeyObject,
   randomFillSync,
 } from 'node:crypto';
+import { setBounded } from '../bounded-map.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -89,12 +90,7 @@ export class PageContextSigner {
     const hit = this.recent.get(reuseKey);
     if (hit && hit.sealedAt > now - REUSE_MS) return hit.token;
     const token = this.sign(context);
-    this.recent.delete(reuseKey);
-    this.recent.set(reuseKey, { token, sealedAt: now });
-    if (this.recent.size > REUSE_MAX_ENTRIES) {
-      const oldest = this.recent.keys().next().value;
-      if (oldest !== undefined) this.recent.delete(oldest);
-    }
+    setBounded(this.recent, reuseKey, { token, sealedAt: now }, REUSE_MAX_ENTRIES);
     return token;
   }
 

@@ -4,6 +4,7 @@
 import { hash } from 'node:crypto';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
+import { setBounded } from '../bounded-map.js';
 import { AppError } from '../errors.js';
 
 export interface VerifiedUser {
@@ -33,8 +34,8 @@ export class UserTokenVerifier {
     memberId: string,
     authId: string,
     expiresAt: number,
-    /** Or a function building it: a cache hit then never builds a client. */
-    client: Bitrix24Client | (() => Bitrix24Client),
+    /** Builds the user's client: a cache hit never needs one. */
+    userClient: () => Bitrix24Client,
   ): Promise<VerifiedUser> {
     // Keyed by a hash: the cache never holds a usable token.
     // crypto.hash: the one-shot form, cheaper than a Hash object on every widget open.
@@ -43,15 +44,13 @@ export class UserTokenVerifier {
     const hit = this.cache.get(key);
     if (hit && hit.until > now) {
       // Refresh its place: the map's order is the eviction order (least recently used first).
-      this.cache.delete(key);
-      this.cache.set(key, hit);
+      setBounded(this.cache, key, hit, this.maxEntries);
       return { userId: hit.userId, sessionKey: key };
     }
     if (hit) this.cache.delete(key);
     let userId: number;
     try {
-      const user = typeof client === 'function' ? client() : client;
-      userId = (await user.user.current(undefined)).ID;
+      userId = (await userClient().user.current(undefined)).ID;
     } catch (error) {
       if (isBitrix24Error(error) && (error.kind === 'auth' || error.kind === 'access')) {
         throw new AppError(
@@ -63,12 +62,7 @@ export class UserTokenVerifier {
       throw error;
     }
     const entry: Entry = { userId, until: Math.min(expiresAt, now + 3600_000) };
-    this.cache.set(key, entry);
-    while (this.cache.size > this.maxEntries) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.cache.delete(oldest);
-    }
+    setBounded(this.cache, key, entry, this.maxEntries);
     return { userId, sessionKey: key };
   }
 }

@@ -6,6 +6,8 @@
 // Stale-while-revalidate: for `staleMs` after an entry's TTL, an open gets the entry at once
 // while one reload runs behind it. Without that, every open of a busy widget waits for the
 // portal each time its entry expires (the widget benchmark's p99).
+import { setBounded } from '../bounded-map.js';
+
 export interface ViewCacheOptions {
   ttlMs?: number;
   /** How long past its TTL an entry may still be shown while it reloads. */
@@ -69,17 +71,8 @@ export class ViewCache {
 
   private store(key: string, value: unknown): void {
     const now = this.now();
-    this.entries.delete(key);
-    this.entries.set(key, {
-      freshUntil: now + this.ttlMs,
-      staleUntil: now + this.ttlMs + this.staleMs,
-      value,
-    });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
+    const entry = { freshUntil: now + this.ttlMs, staleUntil: now + this.ttlMs + this.staleMs, value };
+    setBounded(this.entries, key, entry, this.maxEntries);
   }
 
   /** Something changed on this portal: its cached views are stale. */
