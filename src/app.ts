@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { createDb, type Db, type Provider } from './db/client.js';
 import { createLogger } from './logger.js';
 import dbPlugin from './plugins/db.js';
+import deadline from './plugins/deadline.js';
 import errorHandler from './plugins/error-handler.js';
 import gracefulClose from './plugins/graceful-close.js';
 import metrics from './plugins/metrics.js';
@@ -16,6 +17,7 @@ import services from './plugins/services.js';
 import staticFiles from './plugins/static.js';
 import views from './plugins/views.js';
 import admin from './routes/admin.js';
+import appPage from './routes/app-page.js';
 import events from './routes/events.js';
 import health from './routes/health.js';
 import install from './routes/install.js';
@@ -58,12 +60,15 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     routerOptions: { ignoreTrailingSlash: true },
     // On close, idle keep-alive connections are dropped; requests in flight finish first.
     forceCloseConnections: 'idle',
+    // Requests arriving while closing get our own 503 `shutting_down` (plugins/graceful-close.ts).
+    return503OnClosing: false,
   }) as unknown as FastifyInstance;
 
   const database = deps.db ?? createDb(config.databaseUrl);
   await app.register(dbPlugin, { ...database, owned: !deps.db });
   await app.register(formbody, { parser: parseForm, bodyLimit: config.bodyLimitBytes });
   await app.register(gracefulClose);
+  await app.register(deadline, { deadlineMs: config.requestDeadlineMs }); // before the routes it applies to
   await app.register(securityHeaders);
   await app.register(rateLimits, config.rateLimit);
   await app.register(views);
@@ -76,6 +81,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(install);
   await app.register(events);
   await app.register(placements);
+  await app.register(appPage);
   await app.register(admin);
   return app;
 }

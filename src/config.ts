@@ -80,6 +80,20 @@ const envSchema = z.object({
     .trim()
     .min(1),
   B24_OAUTH_URL: url('the OAuth server').default('https://oauth.bitrix.info'),
+  /**
+   * The OAuth servers a portal may name in SERVER_ENDPOINT / auth[server_endpoint], as base URLs
+   * (bitrix24-protocol.md: both are Bitrix24's). A portal naming any other is refused.
+   */
+  B24_OAUTH_SERVERS: z
+    .string()
+    .default('https://oauth.bitrix.info,https://oauth.bitrix24.tech')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(url('an OAuth server base URL'))),
   B24_ALLOW_HTTP: bool,
   /** Extra block codes bound as LANDING_BLOCK_<CODE>, comma-separated. */
   B24_BLOCK_CODES: commaList(
@@ -87,7 +101,17 @@ const envSchema = z.object({
   ),
   B24_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(50),
   B24_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(2),
-  TOKEN_ENCRYPTION_KEY: key.optional(),
+  /** Bitrix24 refresh tokens die after this many days unused (current docs: 180). */
+  B24_REFRESH_TOKEN_LIFETIME_DAYS: z.coerce.number().int().positive().default(180),
+  /** The keep-alive job refreshes tokens this many days before they would die. */
+  B24_KEEPALIVE_DAYS: z.coerce.number().int().positive().default(30),
+  /** Minutes between keep-alive runs; 0 turns the job off. */
+  B24_KEEPALIVE_INTERVAL_MINUTES: z.coerce.number().int().min(0).default(60),
+  // Empty (as .env.example leaves it) means unset: SQLite outside production then uses a key file.
+  TOKEN_ENCRYPTION_KEY: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    key.optional(),
+  ),
   TOKEN_ENCRYPTION_KEY_PREVIOUS: commaList(key),
   BODY_LIMIT_BYTES: z.coerce
     .number()
@@ -108,6 +132,8 @@ const envSchema = z.object({
       return /^\d+$/.test(v) ? Number(v) : v.split(',').map((s) => s.trim());
     }),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** One time limit per interactive request (install, widget open and action) for all its portal calls. */
+  REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).default(15_000),
   /** Turns on /admin and protects it; empty = no admin page (404). */
   ADMIN_TOKEN: secret,
   METRICS_ENABLED: bool,
@@ -130,9 +156,13 @@ export interface Config {
     clientId: string;
     clientSecret: string;
     oauthUrl: string;
+    /** Origins of the OAuth servers a portal may name (B24_OAUTH_SERVERS plus B24_OAUTH_URL). */
+    oauthServers: string[];
     allowHttp: boolean;
     blockCodes: string[];
     rateLimit: { burst: number; perSecond: number };
+    /** Token keep-alive: refresh `days` before `lifetimeDays`, every `intervalMs` (0 = off). */
+    keepAlive: { lifetimeDays: number; days: number; intervalMs: number };
   };
   tokenEncryptionKey: Buffer | null;
   previousTokenEncryptionKeys: Buffer[];
@@ -140,6 +170,7 @@ export interface Config {
   rateLimit: { perIpPerMinute: number; perPortalPerMinute: number };
   trustProxy: boolean | number | string[];
   requestTimeoutMs: number;
+  requestDeadlineMs: number;
   adminToken: string | null;
   metrics: { enabled: boolean; token: string | null };
   shutdownTimeoutMs: number;
@@ -164,10 +195,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: string[] = [];
   if (e.NODE_ENV === 'production' && !e.TOKEN_ENCRYPTION_KEY) {
     problems.push('TOKEN_ENCRYPTION_KEY is required in production (generate one: openssl rand -hex 32)');
+  } else if (!e.TOKEN_ENCRYPTION_KEY && !e.DATABASE_URL.startsWith('file:')) {
+    // Without it, SQLite gets a key file beside the database (key-file.ts); processes sharing a
+    // PostgreSQL database may run on different machines, so they need the variable.
+    problems.push(
+      'TOKEN_ENCRYPTION_KEY is required with PostgreSQL: every app process must use the same key (generate one: openssl rand -hex 32)',
+    );
   }
   if (!e.B24_ALLOW_HTTP && e.PUBLIC_URL.startsWith('http://') && e.NODE_ENV === 'production') {
     problems.push('PUBLIC_URL must be https:// in production (Bitrix24 portals load it in an https page)');
   }
+  // The server's own socket limits must outlast the deadline, or the connection closes before our page.
+  if (e.REQUEST_DEADLINE_MS >= e.REQUEST_TIMEOUT_MS) {
+    problems.push('REQUEST_DEADLINE_MS must be smaller than REQUEST_TIMEOUT_MS');
+  }
+  if (e.B24_KEEPALIVE_DAYS >= e.B24_REFRESH_TOKEN_LIFETIME_DAYS) {
+    problems.push('B24_KEEPALIVE_DAYS must be less than B24_REFRESH_TOKEN_LIFETIME_DAYS');
+  }
+  const publicHost = publicUrlHostProblem(e.PUBLIC_URL);
+  if (publicHost) problems.push(publicHost);
   if (problems.length) throw new ConfigError(problems);
   return {
     env: e.NODE_ENV,
@@ -180,9 +226,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clientId: e.B24_CLIENT_ID,
       clientSecret: e.B24_CLIENT_SECRET,
       oauthUrl: e.B24_OAUTH_URL,
+      oauthServers: [...new Set([...e.B24_OAUTH_SERVERS, e.B24_OAUTH_URL].map((u) => new URL(u).origin))],
       allowHttp: e.B24_ALLOW_HTTP,
       blockCodes: e.B24_BLOCK_CODES,
       rateLimit: { burst: e.B24_RATE_LIMIT_BURST, perSecond: e.B24_RATE_LIMIT_PER_SECOND },
+      keepAlive: {
+        lifetimeDays: e.B24_REFRESH_TOKEN_LIFETIME_DAYS,
+        days: e.B24_KEEPALIVE_DAYS,
+        intervalMs: e.B24_KEEPALIVE_INTERVAL_MINUTES * 60_000,
+      },
     },
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? parseKey(e.TOKEN_ENCRYPTION_KEY) : null,
     previousTokenEncryptionKeys: e.TOKEN_ENCRYPTION_KEY_PREVIOUS.map(parseKey),
@@ -190,8 +242,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: { perIpPerMinute: e.RATE_LIMIT_PER_IP, perPortalPerMinute: e.RATE_LIMIT_PER_PORTAL },
     trustProxy: e.TRUST_PROXY,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    requestDeadlineMs: e.REQUEST_DEADLINE_MS,
     adminToken: e.ADMIN_TOKEN,
     metrics: { enabled: e.METRICS_ENABLED, token: e.METRICS_TOKEN },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+/**
+ * Bitrix24 refuses placement and event handlers whose host has no dot ("localhost") with
+ * PLACEMENT_HANDLER_INVALID (the protocol notes, "Handler URLs"), and every handler we bind
+ * lives under PUBLIC_URL: such a PUBLIC_URL can never finish an install.
+ */
+export function publicUrlHostProblem(publicUrl: string): string | null {
+  const { hostname } = new URL(publicUrl);
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (host.includes('.') && !host.endsWith('.')) return null;
+  return `PUBLIC_URL host "${host}" has no dot: Bitrix24 refuses handlers on such a host (use 127.0.0.1 instead of localhost, or a real domain name)`;
 }

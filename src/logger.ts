@@ -26,18 +26,32 @@ export const REDACT_PATHS = [
   '*.token',
 ];
 
+/** What Fastify logs as `res`: its reply (or, when refusing a request, a plain object). */
+interface LoggedReply {
+  statusCode: number;
+  request?: { method: string; routeOptions?: { url?: string } };
+}
+
 /** The app's logger: redacts secrets and logs request paths without their query strings. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // Not a spread of pino.stdSerializers: its `res` reads a Node ServerResponse, and given
+    // Fastify's reply it logged every "request completed" with "statusCode":null.
     serializers: {
-      ...pino.stdSerializers,
+      err: pino.stdSerializers.err,
       // Query strings can carry auth=... (REST style); log the path only.
       req: (req: { method: string; url: string; ip?: string }) => ({
         method: req.method,
         url: req.url.split('?')[0],
         ip: req.ip,
+      }),
+      // With the route pattern, never the URL: it is bounded and carries no query or ids.
+      res: (reply: LoggedReply) => ({
+        statusCode: reply.statusCode,
+        method: reply.request?.method,
+        route: reply.request?.routeOptions?.url ?? null,
       }),
     },
   };

@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { migrate } from './db/migrate.js';
 import { redactUrl } from './db/url.js';
+import { KeyFileError } from './installations/key-file.js';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -25,7 +26,15 @@ async function main() {
     );
     process.exit(1);
   }
-  const app = await buildApp(config);
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(config);
+  } catch (error) {
+    // The token key file (installations/key-file.ts) unusable: one line saying what to do.
+    if (!(error instanceof KeyFileError)) throw error;
+    console.error(error.message);
+    process.exit(78);
+  }
   // Graceful stop: no new connections, requests in flight (with the token refreshes they wait
   // for) finish, then the onClose hooks close the database. A second signal, or the timeout,
   // ends the process at once.
@@ -55,6 +64,8 @@ async function main() {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   await app.listen({ host: config.host, port: config.port });
+  // Background work only in the server (not in tests or the CLI, which build the same app).
+  if (config.bitrix24.keepAlive.intervalMs > 0) app.keepAlive.start();
 }
 
 await main();

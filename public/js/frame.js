@@ -1,5 +1,24 @@
-// Shared by widget pages: connect to the Bitrix24 parent window, size the iframe to the
-// content, and (block tools) ask the editor to re-render a block after an action.
+// Shared by widget and state pages: connect to the Bitrix24 parent window, size the iframe to
+// the content, and (block tools) ask the editor to re-render a block after an action.
+
+// "Try again" on a state page: the frame's document came from a form POST that a static page
+// cannot rebuild; reloading the frame makes the browser send that same POST again. After a 429
+// the button waits for the Retry-After, counting down in the sentence beside it.
+for (const button of document.querySelectorAll('[data-retry]')) {
+  button.addEventListener('click', () => location.reload());
+  let left = Number(button.getAttribute('data-retry-after'));
+  if (!(left > 0)) continue;
+  const when = document.querySelector('[data-retry-when]');
+  const sentence = when?.textContent ?? '';
+  const tick = setInterval(() => {
+    left -= 1;
+    if (when) when.textContent = sentence.replace(/\d+/, String(Math.max(left, 0)));
+    if (left > 0) return;
+    clearInterval(tick);
+    button.disabled = false;
+  }, 1000);
+}
+
 (async () => {
   let b24;
   try {

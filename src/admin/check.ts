@@ -1,10 +1,13 @@
-// Asks each portal whether it still accepts the app's stored tokens (app.info), and marks the
-// ones that do not as needing a reinstall: only the portal's admin can fix those.
-import { isBitrix24Error } from '../bitrix24/errors.js';
+// Asks each portal whether it still accepts the app's stored tokens (app.info). The check marks
+// nothing itself: the token manager alone moves an installation to a terminal state, and only
+// when the OAuth server refuses the refresh token that is still the stored one (issue #20.1). A
+// token the portal rejects is first replaced by the stored pair, then refreshed, so a replica's
+// stale token never passes for a lost installation.
+import { isBitrix24Error, PaymentRequiredError } from '../bitrix24/errors.js';
 import type { Installation } from '../installations/types.js';
 import { mapLimited, type OpsServices } from './ops.js';
 
-export type CheckOutcome = 'ok' | 'needs_reinstall' | 'unreachable' | 'error';
+export type CheckOutcome = 'ok' | 'needs_reinstall' | 'payment_required' | 'unreachable' | 'error';
 
 export interface CheckResult {
   memberId: string;
@@ -25,15 +28,8 @@ export async function checkInstallation(ops: OpsServices, installation: Installa
   } catch (error) {
     if (!isBitrix24Error(error)) throw error;
     const detail = `${error.code}${error.description ? `: ${error.description}` : ''}`;
-    // invalid_client means our own credentials are wrong, not the portal's grant.
-    if (error.kind === 'reinstall' || (error.kind === 'auth' && error.code !== 'invalid_client')) {
-      // The token manager already marks a refused refresh token; other refusals are marked here.
-      const current = await ops.store.findById(installation.id);
-      if (current && current.status !== 'needs_reinstall' && current.status !== 'uninstalled') {
-        await ops.store.setStatus(installation.id, 'needs_reinstall', `check: ${detail}`);
-      }
-      return { ...base, outcome: 'needs_reinstall', detail };
-    }
+    if (error instanceof PaymentRequiredError) return { ...base, outcome: 'payment_required', detail };
+    if (error.kind === 'reinstall') return { ...base, outcome: 'needs_reinstall', detail };
     if (error.kind === 'transient' || error.kind === 'rate_limit') {
       return { ...base, outcome: 'unreachable', detail };
     }

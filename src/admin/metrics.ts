@@ -10,12 +10,20 @@ export interface ScrapeSources {
   buckets: { delayed: number; totalDelayMs: number }[];
   /** TokenManager.stats. */
   tokens: { waitedForOtherProcess: number };
+  /** TokenKeepAlive.stats (absent where no keep-alive runs). */
+  keepAlive?: {
+    refreshed: number;
+    failed: number;
+    skipped: number;
+    lastRunCandidates: number;
+    lastRunFinishedAt: number | null;
+  };
 }
 
 /** Turns a total kept elsewhere into counter increments; a total that went down restarted from 0. */
 class Mirror {
   private last = 0;
-  constructor(private readonly counter: Counter) {}
+  constructor(private readonly counter: { inc(value: number): void }) {}
   update(total: number): void {
     const delta = total >= this.last ? total - this.last : total;
     if (delta > 0) this.counter.inc(delta);
@@ -91,9 +99,31 @@ export class AppMetrics {
     registers: [this.registry],
   });
 
+  readonly keepAliveRefreshes = new Counter({
+    name: 'b24_keepalive_refreshes_total',
+    help: 'Token keep-alive refreshes of idle portals by this process, by outcome (refreshed, failed, skipped: another process had it)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly keepAliveLastRun = new Gauge({
+    name: 'b24_keepalive_last_run_timestamp_seconds',
+    help: 'When the last token keep-alive run of this process finished (0: none yet)',
+    registers: [this.registry],
+  });
+  readonly keepAliveCandidates = new Gauge({
+    name: 'b24_keepalive_candidates',
+    help: 'Installations the last keep-alive run found with a refresh token due for renewal',
+    registers: [this.registry],
+  });
+
   private readonly waits = new Mirror(this.rateLimitWaits);
   private readonly waitSeconds = new Mirror(this.rateLimitWaitSeconds);
   private readonly otherProcessWaits = new Mirror(this.refreshWaits);
+  private readonly keepAliveOutcomes = {
+    refreshed: new Mirror(this.keepAliveRefreshes.labels({ outcome: 'refreshed' })),
+    failed: new Mirror(this.keepAliveRefreshes.labels({ outcome: 'failed' })),
+    skipped: new Mirror(this.keepAliveRefreshes.labels({ outcome: 'skipped' })),
+  };
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -112,5 +142,12 @@ export class AppMetrics {
     this.waits.update(sources.buckets.reduce((sum, b) => sum + b.delayed, 0));
     this.waitSeconds.update(sources.buckets.reduce((sum, b) => sum + b.totalDelayMs, 0) / 1000);
     this.otherProcessWaits.update(sources.tokens.waitedForOtherProcess);
+    const keepAlive = sources.keepAlive;
+    if (keepAlive) {
+      for (const outcome of ['refreshed', 'failed', 'skipped'] as const)
+        this.keepAliveOutcomes[outcome].update(keepAlive[outcome]);
+      this.keepAliveLastRun.set((keepAlive.lastRunFinishedAt ?? 0) / 1000);
+      this.keepAliveCandidates.set(keepAlive.lastRunCandidates);
+    }
   }
 }

@@ -87,3 +87,8 @@ export const currentUser = z.looseObject({
 export type CurrentUser = z.output<typeof currentUser>;
 
 export const userCurrent = defineMethod('user.current', noParams, currentUser);
+
+// user.admin: whether the token's user administers the portal; Bitrix24 answers true or false
+// (b24restdocs api-reference/common/users/user-admin.md). Only a real boolean counts: install and
+// self-healing hinge on it.
+export const userAdmin = defineMethod('user.admin', noParams, z.boolean());

@@ -41,7 +41,7 @@ export class Bitrix24ClientFactory {
   }
 
   /** Calls on behalf of the user who opened a widget, with the AUTH_ID from its payload. */
-  forUser(installation: ClientTarget, authId: string): Bitrix24Client {
+  forUser(installation: Pick<ClientTarget, 'memberId' | 'clientEndpoint'>, authId: string): Bitrix24Client {
     if (typeof authId !== 'string' || !/^[\w.-]{1,512}$/.test(authId)) {
       throw new AuthError({
         code: 'NO_AUTH_FOUND',
@@ -53,7 +53,10 @@ export class Bitrix24ClientFactory {
     return this.build(installation, new StaticAccessToken(authId));
   }
 
-  private build(installation: ClientTarget, tokens: AccessTokenSource): Bitrix24Client {
+  private build(
+    installation: Pick<ClientTarget, 'memberId' | 'clientEndpoint'>,
+    tokens: AccessTokenSource,
+  ): Bitrix24Client {
     return new Bitrix24Client(
       new RestClient({
         endpoint: installation.clientEndpoint,

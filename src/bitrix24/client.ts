@@ -41,7 +41,7 @@ function methods(rest: RestClient) {
       unbind: app.eventUnbind.bind(rest),
       get: app.eventGet.bind(rest),
     },
-    user: { current: app.userCurrent.bind(rest) },
+    user: { current: app.userCurrent.bind(rest), admin: app.userAdmin.bind(rest) },
   };
 }
 

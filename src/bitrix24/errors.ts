@@ -67,6 +67,12 @@ export class AuthError extends Bitrix24Error {
 export class ReinstallRequiredError extends Bitrix24Error {
   override readonly kind = 'reinstall';
 }
+/**
+ * The OAuth server refuses the app for this portal until its subscription is paid
+ * (`PAYMENT_REQUIRED`): as terminal as a lost grant (nothing is retried), but the portal's
+ * administrator has to pay, not reinstall, so pages tell them apart (403 `payment_required`).
+ */
+export class PaymentRequiredError extends ReinstallRequiredError {}
 export class ParameterError extends Bitrix24Error {
   override readonly kind = 'parameter';
 }
@@ -138,6 +144,14 @@ const CLASS_BY_CODE = {
   ERROR_WRONG_HANDLER_URL: ParameterError,
   ERROR_HANDLER_ALREADY_EXIST: ParameterError,
   SLASH_IS_NOT_ALLOWED: ParameterError,
+  // Named by the docs of the methods we call (test/placements/fixtures/documented-error-codes.ts).
+  AccessException: AccessError,
+  invalid_scope: AccessError,
+  invalid_request: ParameterError,
+  unsupported_grant_type: ParameterError,
+  ERROR_CORE: ParameterError,
+  ERROR_HANDLER_URL_MATCH: ParameterError,
+  ERROR_UNSUPPORTED_PROTOCOL: ParameterError,
   // client-side checks
   INVALID_PARAMS: ParameterError,
   BATCH_REFERENCE_SPLIT: ParameterError,

@@ -18,6 +18,15 @@ export const SYSPAGE_TYPES = [
 ] as const;
 export type SyspageType = (typeof SYSPAGE_TYPES)[number];
 
+/**
+ * The landing module's own `scope` (not the REST scope `landing`): without it, landing.*
+ * methods see only ordinary sites and stores (PAGE, STORE, SMN); these values switch them to
+ * knowledge bases, group knowledge bases, or the main page / vibe (api-reference/landing/types.md).
+ */
+export const SITE_SCOPES = ['KNOWLEDGE', 'GROUP', 'MAINPAGE'] as const;
+export type SiteScope = (typeof SITE_SCOPES)[number];
+const landingScope = z.enum(SITE_SCOPES);
+
 // ---- landing.repo.* (placements in the Sites section)
 
 export const repoBind = defineMethod(
@@ -32,7 +41,8 @@ export const repoBind = defineMethod(
         .regex(/^LANDING_/i, 'must start with LANDING_'),
       PLACEMENT_HANDLER: httpUrl,
       TITLE: z.string().optional(),
-      DESCRIPTION: z.string().optional(),
+      // Nothing else: b24restdocs api-reference/landing/embedding/landing-repo-bind.md lists
+      // only PLACEMENT, PLACEMENT_HANDLER and TITLE.
     }),
   }),
   z.boolean(),
@@ -51,7 +61,7 @@ const syspageType = z.enum(SYSPAGE_TYPES);
 
 export const syspageSet = defineMethod(
   'landing.syspage.set',
-  z.object({ id: idParam, type: syspageType, lid: idParam.optional() }),
+  z.object({ id: idParam, type: syspageType, lid: idParam.optional(), scope: landingScope.optional() }),
   z.boolean(),
 );
 
@@ -66,7 +76,7 @@ export type SyspageEntry = z.output<typeof syspageEntry>;
 
 export const syspageGet = defineMethod(
   'landing.syspage.get',
-  z.object({ id: idParam, active: z.boolean().optional() }),
+  z.object({ id: idParam, active: z.boolean().optional(), scope: landingScope.optional() }),
   // Keyed by type; {} when none; null when the site is missing or unreadable.
   b24Map(syspageEntry).nullable(),
 );
@@ -77,6 +87,7 @@ export const syspageGetSpecialPage = defineMethod(
     siteId: idParam,
     type: syspageType,
     additional: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+    scope: landingScope.optional(),
   }),
   // URL; "" when no page is bound; null when the site is missing or unreadable.
   z.string().nullable(),
@@ -84,13 +95,13 @@ export const syspageGetSpecialPage = defineMethod(
 
 export const syspageDeleteForSite = defineMethod(
   'landing.syspage.deleteForSite',
-  z.object({ id: idParam }),
+  z.object({ id: idParam, scope: landingScope.optional() }),
   b24Bool,
 );
 
 export const syspageDeleteForLanding = defineMethod(
   'landing.syspage.deleteForLanding',
-  z.object({ id: idParam }),
+  z.object({ id: idParam, scope: landingScope.optional() }),
   b24Bool,
 );
 
@@ -120,19 +131,19 @@ export type Site = z.output<typeof site>;
 
 export const siteGetList = defineMethod(
   'landing.site.getList',
-  z.object({ params: listParams.optional(), scope: z.string().optional() }),
+  z.object({ params: listParams.optional(), scope: landingScope.optional() }),
   z.array(site),
 );
 
 export const siteMarkDelete = defineMethod(
   'landing.site.markDelete',
-  z.object({ id: idParam, scope: z.string().optional() }),
+  z.object({ id: idParam, scope: landingScope.optional() }),
   b24Int,
 );
 
 export const siteMarkUnDelete = defineMethod(
   'landing.site.markUnDelete',
-  z.object({ id: idParam, scope: z.string().optional() }),
+  z.object({ id: idParam, scope: landingScope.optional() }),
   b24Int,
 );
 
@@ -152,7 +163,7 @@ export const landingGetList = defineMethod(
     params: listParams
       .extend({ get_preview: z.boolean().optional(), get_urls: z.boolean().optional() })
       .optional(),
-    scope: z.string().optional(),
+    scope: landingScope.optional(),
   }),
   z.array(page),
 );
@@ -181,6 +192,7 @@ export const blockGetList = defineMethod(
         get_content: z.boolean().optional(),
       })
       .optional(),
+    scope: landingScope.optional(),
   }),
   z.array(block),
 );

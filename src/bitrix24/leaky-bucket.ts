@@ -6,6 +6,7 @@
 // sent apart can arrive together (connection setup, queues). At most `maxInFlight` requests are
 // unanswered at once, so at most that many can be "late"; keeping that many slots free below X
 // makes the server's level stay under X whatever the latency.
+import type { Deadline } from './deadline.js';
 import { sleep } from './sleep.js';
 
 export interface LeakyBucketOptions {
@@ -103,13 +104,20 @@ export class LeakyBucket {
 
   /**
    * Waits for an in-flight slot and then for the request's turn in the bucket. Call the
-   * returned function when the answer (or a failure) has arrived.
+   * returned function when the answer (or a failure) has arrived. With a deadline, a turn
+   * that would come after it is given back at once (DeadlineExceededError) instead of waited for.
    */
-  async acquire(signal?: AbortSignal): Promise<() => void> {
+  async acquire(signal?: AbortSignal, deadline?: Deadline): Promise<() => void> {
     await this.slots.acquire(signal);
+    const wait = this.reserve();
     try {
-      await sleep(this.reserve(), signal);
+      if (deadline && wait > 0 && wait >= deadline.remaining()) {
+        throw deadline.exceeded(`waiting ${Math.round(wait)} ms for the portal's rate limit`);
+      }
+      await sleep(wait, signal);
     } catch (error) {
+      // Never sent: the turn goes to whoever asks next.
+      this.unreserve();
       this.slots.release();
       throw error;
     }
@@ -132,6 +140,12 @@ export class LeakyBucket {
     this.stats.delayed += 1;
     this.stats.totalDelayMs += wait;
     return wait;
+  }
+
+  /** Gives back a reservation whose request was never sent. */
+  private unreserve(): void {
+    this.drain();
+    this.level = Math.max(0, this.level - 1);
   }
 
   /**

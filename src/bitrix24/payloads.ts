@@ -3,12 +3,23 @@
 import { z } from 'zod';
 import { badRequest } from '../errors.js';
 
-const domain = z
+/**
+ * A portal's host[:port], at most 255 characters. The length is checked first and alone (abort):
+ * a huge value is refused before any other work and is never echoed back.
+ */
+export const portalDomain = z
   .string()
+  .max(255, {
+    message: 'must be a host name such as portal.bitrix24.com (at most 255 characters)',
+    abort: true,
+  })
   .trim()
   .toLowerCase()
-  .max(253)
-  .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/, 'must be a host name such as portal.bitrix24.com');
+  .regex(
+    /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/,
+    'must be a host name such as portal.bitrix24.com (at most 255 characters)',
+  );
+const domain = portalDomain;
 const memberId = z
   .string()
   .trim()
@@ -84,7 +95,7 @@ export type InstallPayload = z.output<typeof installPayloadSchema>;
 
 /**
  * A widget open: only the fields the app acts on are read (and so validated); the rest of
- * Bitrix24's POST (APP_SID, REFRESH_ID, APPLICATION_TOKEN, ...) is dropped unread, which also
+ * Bitrix24's POST (APP_SID, APPLICATION_TOKEN, ...) is dropped unread, which also
  * keeps a portal user from planting an application token through a widget.
  */
 export const placementPayloadSchema = z.object({
@@ -93,6 +104,8 @@ export const placementPayloadSchema = z.object({
   LANG: frameFields.LANG,
   AUTH_ID: frameFields.AUTH_ID,
   AUTH_EXPIRES: frameFields.AUTH_EXPIRES,
+  // Read only to heal an installation that lost its tokens (an administrator's visit).
+  REFRESH_ID: frameFields.REFRESH_ID,
   member_id: frameFields.member_id,
   PLACEMENT: frameFields.PLACEMENT,
   PLACEMENT_OPTIONS: frameFields.PLACEMENT_OPTIONS,

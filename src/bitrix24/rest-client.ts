@@ -1,9 +1,10 @@
 // The REST client of one installation (or one widget user) on one portal: paces requests
-// through the portal's leaky bucket and operating-time tracker, renews rejected tokens once,
+// through the portal's leaky bucket and operating-time tracker, renews rejected tokens (at most twice),
 // retries what is safe to retry, and speaks batch and paged lists.
 import type { Logger } from 'pino';
 import type { AccessTokenSource } from './access-token.js';
 import { type BatchCommands, encodeCommand, planBatches } from './batch-plan.js';
+import { currentDeadline, type Deadline, untilAborted, waitWithin } from './deadline.js';
 import {
   type Bitrix24Error,
   bitrix24Error,
@@ -24,7 +25,7 @@ import {
   type ResolvedRetryOptions,
   type RetryOptions,
 } from './retry-policy.js';
-import { backoffDelay, sleep } from './sleep.js';
+import { backoffDelay } from './sleep.js';
 
 export type Params = Record<string, unknown>;
 
@@ -45,6 +46,11 @@ export interface RestClientOptions {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * Bounds retries, pacing and operating-time waits of the call together. Default: the
+   * deadline of the request being handled (see deadline.ts); background work has none.
+   */
+  deadline?: Deadline;
 }
 
 export interface BatchOptions extends CallOptions {
@@ -135,7 +141,7 @@ export class RestClient {
         method,
       });
     }
-    return this.send(method, params, [method], isReadMethod(method), options.signal);
+    return this.send(method, params, [method], isReadMethod(method), options);
   }
 
   /**
@@ -155,7 +161,7 @@ export class RestClient {
         methods.push(command.method);
       }
       const read = names.every((name) => isReadMethod(commands[name]!.method));
-      const answer = await this.send('batch', { halt: halt ? 1 : 0, cmd }, methods, read, options.signal);
+      const answer = await this.send('batch', { halt: halt ? 1 : 0, cmd }, methods, read, options);
       return this.collectBatch(commands, names, answer, out);
     };
     if (halt) {
@@ -274,7 +280,11 @@ export class RestClient {
     const fetchGroup = async (group: number[]) => {
       const commands: BatchCommands = {};
       for (const start of group) commands[`p${start}`] = { method, params: { ...params, start } };
-      const answer = await this.batch(commands, { halt: true, signal: options.signal });
+      const answer = await this.batch(commands, {
+        halt: true,
+        signal: options.signal,
+        deadline: options.deadline,
+      });
       const failure = Object.values(answer.errors)[0];
       if (failure) throw failure;
       return group.map((start) => {
@@ -304,27 +314,45 @@ export class RestClient {
     }
   }
 
-  /** One logical call: pacing, token renewal, and retries around sendRestRequest. */
+  /**
+   * One logical call: pacing, token renewal, and retries around sendRestRequest. Under a
+   * deadline every wait must end before it: a wait that cannot is not started (pacing and
+   * operating-time waits fail with DeadlineExceededError, a retry that cannot fit gives up with
+   * the portal's last error) and a request still unanswered at the deadline is aborted.
+   */
   private async send(
     method: string,
     params: Params,
     methodsForLimits: string[],
     read: boolean,
-    signal: AbortSignal | undefined,
+    options: CallOptions,
   ): Promise<RestAnswer> {
     const { bucket, operating } = this.limits;
+    const deadline = options.deadline ?? currentDeadline();
+    const signal =
+      deadline && options.signal
+        ? AbortSignal.any([options.signal, deadline.signal])
+        : (deadline?.signal ?? options.signal);
     // Fail fast (reinstall needed, no token) before queueing; the token actually sent is read
     // again after the bucket wait, so a queued request never goes out with a stale one.
-    let token = await this.tokens.get();
-    let renewed = false;
+    // Token work is only stopped being waited for at the deadline, never cancelled.
+    let token = await untilAborted(this.tokens.get(), signal);
+    // Two renewals: the first may pick up a pair another process stored, which the portal can
+    // reject too (it expired meanwhile); only the second then refreshes (issue #20.1).
+    let renewals = 0;
     let failures = 0;
     let rateLimitHits = 0;
     const maxAttempts = read ? this.retry.readAttempts : this.retry.writeAttempts;
     for (;;) {
-      await sleep(operating.admit(methodsForLimits), signal);
-      const release = await bucket.acquire(signal);
+      await waitWithin(
+        operating.admit(methodsForLimits),
+        deadline,
+        signal,
+        `pacing ${method} (operating time)`,
+      );
+      const release = await bucket.acquire(signal, deadline);
       try {
-        if (!renewed) token = await this.tokens.get();
+        if (renewals === 0) token = await untilAborted(this.tokens.get(), signal);
         this.stats.requests += 1;
         const answer = await sendRestRequest(this.fetchImpl, {
           endpoint: this.endpoint,
@@ -340,10 +368,10 @@ export class RestClient {
       } catch (error) {
         release();
         if (!isBitrix24Error(error)) throw error;
-        if (isTokenRejected(error) && !renewed) {
-          renewed = true;
+        if (isTokenRejected(error) && renewals < 2) {
+          renewals += 1;
           this.stats.tokenRenewals += 1;
-          token = await this.tokens.renew(token, error);
+          token = await untilAborted(this.tokens.renew(token, error), signal);
           continue;
         }
         if (isQueryLimit(error)) {
@@ -355,12 +383,13 @@ export class RestClient {
               this.retry.rateLimitBaseDelayMs,
               this.retry.rateLimitMaxDelayMs,
             );
+            if (!this.fits(delay, deadline)) throw error;
             this.logger?.warn(
               { method, code: error.code, retryInMs: Math.round(delay) },
               'bitrix24 rate limit hit',
             );
             this.stats.retries += 1;
-            await sleep(delay, signal);
+            await waitWithin(delay, deadline, signal, `retrying ${method}`);
             continue;
           }
         }
@@ -369,6 +398,7 @@ export class RestClient {
         }
         if (isRetryableFailure(error) && ++failures < maxAttempts) {
           const delay = backoffDelay(failures - 1, this.retry.baseDelayMs, this.retry.maxDelayMs);
+          if (!this.fits(delay, deadline)) throw error;
           this.logger?.debug(
             {
               method,
@@ -381,11 +411,16 @@ export class RestClient {
             'bitrix24 call failed, retrying',
           );
           this.stats.retries += 1;
-          await sleep(delay, signal);
+          await waitWithin(delay, deadline, signal, `retrying ${method}`);
           continue;
         }
         throw error;
       }
     }
+  }
+
+  /** Whether a retry after `delay` still leaves time for an answer before the deadline. */
+  private fits(delay: number, deadline: Deadline | undefined): boolean {
+    return !deadline || delay < deadline.remaining();
   }
 }

@@ -48,6 +48,10 @@ function errorFields(body: Record<string, unknown>): { code: string; description
       description: typeof body.error_description === 'string' ? body.error_description : '',
     };
   }
+  // The code may be empty with only a description (b24restdocs _includes/error-info.md): keep the sentence.
+  if (error === '' && typeof body.error_description === 'string' && body.error_description !== '') {
+    return { code: '', description: body.error_description };
+  }
   // REST v3 style: {"error":{"code":"...","message":"..."}}
   if (error && typeof error === 'object' && 'code' in error) {
     const e = error as { code: unknown; message?: unknown };

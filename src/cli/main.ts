@@ -5,26 +5,30 @@ import type { DestinationStream } from 'pino';
 import { OpsError, opsServices } from '../admin/ops.js';
 import { type AppDependencies, buildApp } from '../app.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { KeyFileError } from '../installations/key-file.js';
 import { createLogger } from '../logger.js';
 import { check } from './commands/check.js';
 import { installations } from './commands/installations.js';
 import { rebind } from './commands/rebind.js';
 import { rotateKey } from './commands/rotate-key.js';
-import { uninstall } from './commands/uninstall.js';
+import { purge, uninstall } from './commands/uninstall.js';
+import { DOCTOR, runDoctorCommand } from './doctor/index.js';
 import { type CliStreams, type Command, EXIT, line } from './io.js';
+import { prepareDatabase } from './prepare.js';
 
-export const COMMANDS: Command[] = [installations, rebind, check, rotateKey, uninstall];
+export const COMMANDS: Command[] = [installations, rebind, check, rotateKey, uninstall, purge];
 
 /** Bitrix24 member_ids are hex; anything of another shape is a typo. */
 const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  const listed = [...COMMANDS, DOCTOR];
+  const width = Math.max(...listed.map((c) => c.usage.length));
   return [
     'usage: npm run cli -- <command> [options]   (in the Docker image: node dist/cli.js <command>)',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...listed.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
     'options: --verbose (log at LOG_LEVEL instead of warnings only), -h/--help',
     'Configuration comes from the environment, as for the server (DATABASE_URL, TOKEN_ENCRYPTION_KEY, ...).',
@@ -51,6 +55,8 @@ export async function runCli(argv: string[], { env, io, deps = {} }: RunCliOptio
     line(name === undefined ? io.stderr : io.stdout, usage());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
+  // The doctor reads the configuration itself: reporting a bad one is part of its job.
+  if (name === DOCTOR.name) return runDoctorCommand(rest, { env, io });
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) return usageError(io, `unknown command '${name}'`);
 
@@ -93,8 +99,17 @@ export async function runCli(argv: string[], { env, io, deps = {} }: RunCliOptio
     return EXIT.config;
   }
 
+  // As `npm start` does: a database that was never migrated is migrated, not met with a stack trace.
+  if (!(await prepareDatabase(config, io))) return EXIT.failed;
   const logger = createLogger(values.verbose ? config.logLevel : 'warn', io.stderr as DestinationStream);
-  const app = await buildApp(config, { ...deps, logger });
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(config, { ...deps, logger });
+  } catch (error) {
+    if (!(error instanceof KeyFileError)) throw error;
+    line(io.stderr, `error: ${error.message}`);
+    return EXIT.config;
+  }
   try {
     await app.ready();
     return await command.run(

@@ -179,3 +179,61 @@ export async function migrate(databaseUrl: string, root = projectRoot): Promise<
       : await migratePostgres(databaseUrl, migrations);
   return { provider, applied, alreadyApplied: migrations.length - applied.length };
 }
+
+export interface MigrationStatus {
+  provider: Provider;
+  applied: string[];
+  /** Migrations in the project that the database has not had yet, oldest first. */
+  pending: string[];
+}
+
+/**
+ * What `migrate` would do, without doing it (no lock, no writes, no file created): the doctor's
+ * view. Throws MigrationError when the database cannot be read, or a migration was edited or
+ * left half-applied.
+ */
+export async function migrationStatus(databaseUrl: string, root = projectRoot): Promise<MigrationStatus> {
+  const provider = providerOf(databaseUrl);
+  const migrations = readMigrations(migrationsDir(provider, root));
+  const rows = provider === 'sqlite' ? readSqliteRows(databaseUrl) : await readPostgresRows(databaseUrl);
+  const todo = pending(migrations, rows);
+  return {
+    provider,
+    applied: migrations.filter((m) => !todo.includes(m)).map((m) => m.name),
+    pending: todo.map((m) => m.name),
+  };
+}
+
+function readSqliteRows(databaseUrl: string): AppliedRow[] {
+  const file = sqliteFile(databaseUrl);
+  if (file === ':memory:') return [];
+  if (!existsSync(file)) throw new MigrationError(`database file ${file} does not exist`);
+  const sqlite = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+  try {
+    const table = sqlite
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'`)
+      .get();
+    return table ? (sqlite.prepare('SELECT * FROM "_prisma_migrations"').all() as AppliedRow[]) : [];
+  } finally {
+    sqlite.close();
+  }
+}
+
+async function readPostgresRows(databaseUrl: string): Promise<AppliedRow[]> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw new MigrationError(
+      `cannot reach PostgreSQL at ${redactUrl(databaseUrl)}: ${(error as Error).message}`,
+    );
+  }
+  try {
+    const { rows: found } = await client.query(`SELECT to_regclass('"_prisma_migrations"') AS t`);
+    if (found[0]?.t == null) return [];
+    return (await client.query<AppliedRow>('SELECT * FROM "_prisma_migrations"')).rows;
+  } finally {
+    await client.end();
+  }
+}

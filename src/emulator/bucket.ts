@@ -12,7 +12,7 @@ interface Bucket {
   updatedAt: number;
 }
 
-/** Bitrix24's per-portal leaky bucket: each request adds 1, Y drain per second, past X → QUERY_LIMIT_EXCEEDED. */
+/** Bitrix24's per-portal leaky bucket: each request adds 1, Y drain per second, past X → 503 QUERY_LIMIT_EXCEEDED (limits.md). */
 export class LeakyBuckets {
   #buckets = new Map<string, Bucket>();
 

@@ -13,7 +13,11 @@ export class RestError extends Error {
   }
 }
 
-/** Errors shared by all methods; texts follow the Bitrix24 docs' system error table. */
+/**
+ * Errors shared by all methods; texts follow the Bitrix24 docs' system error table
+ * (_includes/system-errors.md). insufficient_scope stays 403 as in the project spec, although
+ * the current table says 401 (see CONFORMANCE.md).
+ */
 export const Errors = {
   noAuth: () => new RestError(401, 'NO_AUTH_FOUND', 'Wrong authorization data'),
   expired: () => new RestError(401, 'expired_token', 'The access token provided has expired.'),

@@ -102,15 +102,25 @@ function build(
     ['PLACEMENT', opts.placement],
     ['PLACEMENT_OPTIONS', phpJson(opts.options)],
   ];
-  const body: [string, string][] = opts.install
-    ? [...auth, ...tail]
-    : [
-        ['APPLICATION_SCOPE', reg.scope],
-        ['APPLICATION_TOKEN', inst.applicationToken],
-        ...auth,
-        ['SERVER_ENDPOINT', serverEndpoint(ctx)],
-        ...tail,
-      ];
+  // Install and app page (PLACEMENT=DEFAULT): order of settings/oauth/simple-way.md (current
+  // version: SERVER_ENDPOINT, APPLICATION_TOKEN, APPLICATION_SCOPE after the tokens). Widgets:
+  // order of api-reference/landing/embedding/block.md. Apps read fields by name either way.
+  const body: [string, string][] =
+    opts.placement === 'DEFAULT'
+      ? [
+          ...auth,
+          ['SERVER_ENDPOINT', serverEndpoint(ctx)],
+          ['APPLICATION_TOKEN', inst.applicationToken],
+          ['APPLICATION_SCOPE', reg.scope],
+          ...tail,
+        ]
+      : [
+          ['APPLICATION_SCOPE', reg.scope],
+          ['APPLICATION_TOKEN', inst.applicationToken],
+          ...auth,
+          ['SERVER_ENDPOINT', serverEndpoint(ctx)],
+          ...tail,
+        ];
   const url = new URL(opts.handler);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
   return {
@@ -143,6 +153,15 @@ function build(
   };
 }
 
+const joinUrl = (base: string, path: string): string =>
+  base.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`);
+
+function appBase(ctx: EmulatorContext, clientId: string, override?: string): string {
+  const base = override ?? ctx.state.app(clientId).appUrl ?? ctx.defaultAppUrl;
+  if (!base) throw new Error(`No app URL known for ${clientId}: pass appUrl`);
+  return base;
+}
+
 export interface InstallFrameOptions {
   clientId?: string;
   appUrl?: string;
@@ -159,15 +178,15 @@ export function installPayload(
 ): FramePayload {
   const clientId = o.clientId ?? ctx.state.defaultClientId();
   const reg = ctx.state.app(clientId);
-  const base = o.appUrl ?? reg.appUrl ?? ctx.defaultAppUrl;
-  if (!base) throw new Error(`No app URL known for ${clientId}: pass appUrl`);
+  const base = appBase(ctx, clientId, o.appUrl);
   const user = ctx.state.user(portal, o.userId);
+  // Only an administrator installs (settings/app-installation/local-apps/installation-master.md:
+  // the installing user "is by definition the same Bitrix24 administrator").
   if (!user.admin) throw new Error('Only an administrator can install applications');
   const inst = ctx.state.installation(portal, clientId);
   inst.installed = true;
   inst.installFinished = false;
-  const path = o.installPath ?? reg.installPath ?? '/install';
-  const handler = base.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`);
+  const handler = joinUrl(base, o.installPath ?? reg.installPath ?? '/install');
   return build(ctx, portal, inst, {
     userId: user.id,
     lang: o.lang,
@@ -224,6 +243,46 @@ export function placementPayload(
     handler: binding.handler,
     placement,
     options,
+    install: false,
+  });
+}
+
+export interface AppPageOptions {
+  clientId?: string;
+  userId?: number;
+  lang?: string;
+}
+
+/**
+ * The app's own page (the "application link", handler path `appUrl + handlerPath`, default "/"):
+ * the same POST as a widget with PLACEMENT=DEFAULT. Before installFinish an administrator gets
+ * the install page again and other users are refused
+ * (settings/app-installation/installation-finish.md, local-apps/installation-master.md).
+ */
+export function appPagePayload(
+  ctx: EmulatorContext,
+  portal: PortalState,
+  o: AppPageOptions = {},
+): FramePayload {
+  const clientId = o.clientId ?? ctx.state.defaultClientId();
+  const reg = ctx.state.app(clientId);
+  const inst = ctx.state.installation(portal, clientId);
+  if (!inst.installed) throw new Error(`App ${clientId} is not installed`);
+  const user = ctx.state.user(portal, o.userId);
+  if (!inst.installFinished) {
+    if (!user.admin) {
+      throw new Error(
+        'The application is not fully installed yet. Please contact your Bitrix24 administrator to complete the installation.',
+      );
+    }
+    return installPayload(ctx, portal, { clientId, userId: user.id, lang: o.lang });
+  }
+  return build(ctx, portal, inst, {
+    userId: user.id,
+    lang: o.lang,
+    handler: joinUrl(appBase(ctx, clientId), reg.handlerPath ?? '/'),
+    placement: 'DEFAULT',
+    options: {},
     install: false,
   });
 }

@@ -9,7 +9,7 @@ import {
   serverEndpoint,
 } from './context.js';
 import { type FaultOptions, Faults } from './faults.js';
-import type { InstallFrameOptions, OpenPlacementOptions } from './frames.js';
+import type { AppPageOptions, InstallFrameOptions, OpenPlacementOptions } from './frames.js';
 import { type TokenResponse, tokenResponse } from './oauth.js';
 import { DEFAULT_METHOD_TIME, OperatingLimits } from './operating.js';
 import * as portalSide from './portal-side.js';
@@ -22,7 +22,13 @@ import type { PortalState } from './types.js';
 export type { Clock } from './clock.js';
 export { EmulatorClock } from './clock.js';
 export type { FaultOptions, FaultRule } from './faults.js';
-export type { FramePayload, InitData, InstallFrameOptions, OpenPlacementOptions } from './frames.js';
+export type {
+  AppPageOptions,
+  FramePayload,
+  InitData,
+  InstallFrameOptions,
+  OpenPlacementOptions,
+} from './frames.js';
 export type { TokenResponse } from './oauth.js';
 export type { AppResponse, FrameResponse } from './portal-side.js';
 export type { BlockSeed, PageSeed, PortalSeed, SiteSeed, UserSeed } from './seed.js';
@@ -34,6 +40,8 @@ export interface AppSeed {
   appSid?: string;
   appUrl?: string;
   installPath?: string;
+  /** The app's own page opened after installFinish (Bitrix24's "handler path"); default "/". */
+  handlerPath?: string;
   /** Comma-separated REST scopes; default "landing,placement,user_brief". */
   scope?: string;
   /** Application type letter sent as `status`; default "L" (local app). */
@@ -137,6 +145,7 @@ export async function startEmulator(options: EmulatorOptions = {}) {
       appSid: a.appSid,
       appUrl: a.appUrl,
       installPath: a.installPath,
+      handlerPath: a.handlerPath,
       scope: a.scope ?? 'landing,placement,user_brief',
       status: a.status ?? 'L',
       version: a.version ?? 1,
@@ -220,6 +229,15 @@ export async function startEmulator(options: EmulatorOptions = {}) {
       inst.installed = false;
       state.revokeAppTokens(p.memberId, inst.clientId);
     },
+    /**
+     * The app's registered URL changed (a developer edited the app card): install and app page
+     * URLs and the host that handler URLs must match follow it. Without it, binding handlers on a
+     * new PUBLIC_URL host is refused, as on a real portal.
+     */
+    setAppUrl: (appUrl: string, clientId?: string) => {
+      new URL(appUrl);
+      state.app(clientOf(clientId)).appUrl = appUrl;
+    },
     finishInstall: (memberId?: string, clientId?: string) => {
       state.installation(portalOf(memberId), clientOf(clientId)).installFinished = true;
     },
@@ -229,6 +247,17 @@ export async function startEmulator(options: EmulatorOptions = {}) {
       portalOf(memberId).domainProvider = on;
     },
     /** Creates an incoming webhook; returns its REST base, e.g. http://127.0.0.1:p/rest/1/abc/. */
+    /**
+     * The portal's address changes (a rename): from now on it is served, and named by the OAuth
+     * server's client_endpoint and by every frame's DOMAIN, on a new port. Its member_id stays
+     * ("independent of the domain name": settings/oauth/simple-way.md). The old address keeps
+     * answering, as a renamed portal's redirect would.
+     */
+    renamePortal: async (memberId?: string): Promise<PortalInfo> => {
+      const p = portalOf(memberId);
+      servers.push(await startPortalServer(ctx, p, 0));
+      return info(p);
+    },
     addWebhook: (memberId?: string, userId?: number): string => {
       const p = portalOf(memberId);
       const hook = { userId: state.user(p, userId).id, code: randomHex(8) };
@@ -244,6 +273,8 @@ export async function startEmulator(options: EmulatorOptions = {}) {
       portalSide.installApp(ctx, portalOf(memberId), o),
     openPlacement: async (memberId: string | undefined, o: OpenPlacementOptions) =>
       portalSide.openPlacement(ctx, portalOf(memberId), o),
+    /** Opens the app's own page (handler path, PLACEMENT=DEFAULT) as a user clicking the app does. */
+    openApp: async (memberId?: string, o?: AppPageOptions) => portalSide.openApp(ctx, portalOf(memberId), o),
     uninstallApp: async (memberId?: string, o?: { clean?: boolean; clientId?: string }) =>
       portalSide.uninstallApp(ctx, portalOf(memberId), o),
     sendOnAppInstall: async (

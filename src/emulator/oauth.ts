@@ -28,11 +28,12 @@ export interface TokenResponse {
 export function tokenResponse(ctx: EmulatorContext, tokens: IssuedTokens): TokenResponse {
   const { access, refresh } = tokens;
   const portal = ctx.state.portal(access.memberId);
+  // Field set and `scope` as the comma-separated granted list: settings/oauth/index.md (current version).
   return {
     access_token: access.token,
     expires: Math.floor(access.expiresAt / 1000),
     expires_in: ctx.state.accessTokenTtl,
-    scope: 'app',
+    scope: ctx.state.app(access.clientId).scope,
     domain: oauthDomain(ctx),
     server_endpoint: serverEndpoint(ctx),
     status: ctx.state.app(access.clientId).status,
@@ -64,7 +65,10 @@ function checkClient(ctx: EmulatorContext, p: Params): string {
   return clientId;
 }
 
-/** Single use: the old refresh token and the access token issued with it die here. */
+/**
+ * settings/oauth/auto-renewal.md: a refresh answers a new pair. Single use of the old refresh token
+ * (and death of the access token issued with it) is assumed: the docs do not say.
+ */
 function refreshGrant(ctx: EmulatorContext, p: Params): TokenResponse {
   const clientId = checkClient(ctx, p);
   const rt = ctx.state.refreshTokens.get(str(p.refresh_token));
@@ -155,7 +159,7 @@ export function registerOAuthToken(app: FastifyInstance, ctx: EmulatorContext): 
 }
 
 /**
- * Code grant start on the portal: the emulator has no login form, so the "logged-in" user is
+ * settings/oauth/index.md: code grant start on the portal, code valid 30 s: the emulator has no login form, so the "logged-in" user is
  * `user_id` (default: the admin). Redirects to redirect_uri (or the app URL) with code & state.
  */
 export function registerOAuthAuthorize(app: FastifyInstance, ctx: EmulatorContext, portalOf: PortalOf): void {

@@ -11,7 +11,7 @@ interface Entry {
 
 /**
  * Simulated execution time per portal, method and app within the last 10 minutes.
- * Past 480 s the method is blocked on that portal for every caller, as Bitrix24 does.
+ * Past 480 s the method is blocked (429 OPERATION_TIME_LIMIT): limits.md, _includes/system-errors.md.
  */
 /**
  * One method's executions in time order, with a running total: expired ones are dropped from

@@ -55,5 +55,12 @@ export function toInt(v: unknown): number | undefined {
 export const truthy = (v: unknown): boolean =>
   v === true || v === 1 || (typeof v === 'string' && ['1', 'y', 'true'].includes(v.toLowerCase()));
 
+/** A flag switched off: false/0/"0"/"N"/"false"/"" (PHP's boolean reading of REST parameters). */
+export const falsy = (v: unknown): boolean =>
+  v === false ||
+  v === 0 ||
+  v === null ||
+  (typeof v === 'string' && ['', '0', 'n', 'false'].includes(v.trim().toLowerCase()));
+
 /** JSON the way PHP's json_encode writes it (escaped slashes), for PLACEMENT_OPTIONS. */
 export const phpJson = (v: unknown): string => JSON.stringify(v).replace(/\//g, '\\/');

@@ -1,5 +1,7 @@
 import { clientEndpoint, type EmulatorContext, portalDomain, serverEndpoint } from './context.js';
 import {
+  type AppPageOptions,
+  appPagePayload,
   type FramePayload,
   type InstallFrameOptions,
   installPayload,
@@ -53,9 +55,21 @@ export async function openPlacement(
   return postFrame(placementPayload(ctx, portal, o));
 }
 
+export async function openApp(
+  ctx: EmulatorContext,
+  portal: PortalState,
+  o: AppPageOptions = {},
+): Promise<FrameResponse> {
+  return postFrame(appPagePayload(ctx, portal, o));
+}
+
 const ts = (ctx: EmulatorContext): string => String(Math.floor(ctx.clock.now() / 1000));
 
-/** ONAPPINSTALL with the full auth[...] set, as for apps without UI. */
+/**
+ * ONAPPINSTALL with the full auth[...] set incl. application_token and server_endpoint, as for
+ * apps without UI (api-reference/common/events/on-app-install.md, settings/oauth/simple-way.md).
+ * Test API: `userId` may name a non-admin, to play a forged event with a user's own tokens.
+ */
 export async function sendOnAppInstall(
   ctx: EmulatorContext,
   portal: PortalState,
@@ -91,8 +105,11 @@ export async function sendOnAppInstall(
 }
 
 /**
- * Uninstall: the app's tokens die first (so the handler cannot use them), then ONAPPUNINSTALL goes to
- * every handler bound with event.bind; placements, events and options are removed with the app.
+ * Uninstall: the app's tokens die first (so the handler cannot use them: on-app-uninstall.md), then
+ * ONAPPUNINSTALL goes to every handler bound with event.bind. Placements and events go with the app
+ * (api-reference/events/event-bind.md: "When deleting ... the application, its actions will be
+ * removed"); app and user options go only with `clean` ("Clear application data", CLEAN=1 in
+ * on-app-uninstall.md; that CLEAN=0 keeps them is assumed: the docs say no more).
  */
 export async function uninstallApp(
   ctx: EmulatorContext,
@@ -107,8 +124,10 @@ export async function uninstallApp(
   inst.installFinished = false;
   inst.placements = [];
   inst.events = [];
-  inst.options = {};
-  inst.userOptions = {};
+  if (o.clean) {
+    inst.options = {};
+    inst.userOptions = {};
+  }
   const body = buildPhpQuery({
     event: 'ONAPPUNINSTALL',
     data: { LANGUAGE_ID: portal.lang, CLEAN: o.clean ? '1' : '0' },

@@ -44,7 +44,10 @@ export function restTime(
   };
 }
 
-/** Resolves `auth` (an access token) or a webhook path to the caller, with Bitrix24's 401 answers. */
+/**
+ * Resolves `auth` (an access token) or a webhook path to the caller, with Bitrix24's 401 answers
+ * (NO_AUTH_FOUND, expired_token: _includes/system-errors.md; webhooks: local-integrations/local-webhooks.md).
+ */
 export function resolveAuth(
   ctx: EmulatorContext,
   portal: PortalState,
@@ -87,7 +90,7 @@ function hasScope(auth: AuthInfo, scope: string | string[] | null): boolean {
   return (Array.isArray(scope) ? scope : [scope]).some((s) => granted.has(s));
 }
 
-/** Runs one method (top level or inside batch): lookup, scope, operating limit, handler, paging. */
+/** Runs one method (top level or inside batch): lookup, scope, operating limit, handler, paging by 50 (settings/how-to-call-rest-api/list-methods-pecularities.md). */
 export function runMethod(
   ctx: EmulatorContext,
   portal: PortalState,

@@ -10,7 +10,8 @@ import type {
   UserState,
 } from './types.js';
 
-export const REFRESH_TOKEN_TTL = 28 * 24 * 3600;
+// Refresh token: 180 days (settings/oauth/index.md, settings/oauth/auto-renewal.md); code: 30 s (settings/oauth/index.md).
+export const REFRESH_TOKEN_TTL = 180 * 24 * 3600;
 const AUTH_CODE_TTL = 30;
 
 export interface IssuedTokens {

@@ -8,6 +8,8 @@ export interface AppRegistration {
   /** Base URL of the app (install URL = appUrl + installPath). */
   appUrl?: string;
   installPath?: string;
+  /** The app's own page ("handler path"), opened after installFinish; default "/". */
+  handlerPath?: string;
   /** Comma-separated REST scopes granted to the app. */
   scope: string;
   /** Application type letter: L local, F free, P paid, ... */

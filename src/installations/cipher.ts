@@ -64,7 +64,10 @@ export function createCipher(current: Buffer, previous: Buffer[] = []): TokenCip
   };
 }
 
-/** Used when no TOKEN_ENCRYPTION_KEY is configured (local development only; see README). */
+/**
+ * For tests and benchmarks of the store alone. The app never stores plaintext: without
+ * TOKEN_ENCRYPTION_KEY it seals with a key file's key (key-file.ts).
+ */
 export const plaintextCipher: TokenCipher = {
   seal: (plain) => plain,
   open: (stored) => {

@@ -1,14 +1,22 @@
 // Install (the UI install POST and the ONAPPINSTALL event) as plain domain code. Tokens from a
-// request are believed only after Bitrix24's OAuth server confirms them: a refresh with our
-// client secret succeeds only for genuine tokens and names the portal authoritatively.
+// request are believed only after Bitrix24's OAuth server confirms them (a refresh with our
+// client secret succeeds only for genuine tokens and names the portal authoritatively), and an
+// install is accepted only from a portal administrator (user.admin with the confirmed token):
+// every widget user holds a genuine AUTH_ID/REFRESH_ID pair of their own.
+//
+// The confirming refresh spends the posted refresh token. Its answer is written at once as a
+// pending install, before the administrator check, so that a crash or a reload of the install
+// page finishes the install from there instead of losing the portal.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isBitrix24Error } from '../bitrix24/errors.js';
+import { setBounded } from '../bounded-map.js';
+import { OAuthServers } from '../bitrix24/oauth-servers.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { type DesiredBinding, desiredBindings } from '../placements/registry.js';
 import { type BatchCaller, type BindReport, syncBindings } from './bind.js';
-import type { Installation, InstallationStore, TokenGrant } from './types.js';
+import type { Installation, InstallationStore, PendingInstall, TokenGrant } from './types.js';
 
 /** What the OAuth server says about a refresh token it accepted. */
 export interface VerifiedGrant extends TokenGrant {
@@ -19,8 +27,17 @@ export interface VerifiedGrant extends TokenGrant {
 }
 
 export interface OAuthExchange {
-  /** Spends `refreshToken`; throws a Bitrix24Error (`invalid_grant`...) when the server refuses. */
-  refresh(refreshToken: string): Promise<VerifiedGrant>;
+  /**
+   * Spends `refreshToken` at the OAuth server `oauthBase` (an allowed origin); throws a
+   * Bitrix24Error (`invalid_grant`...) when the server refuses.
+   */
+  refresh(refreshToken: string, oauthBase: string): Promise<VerifiedGrant>;
+}
+
+/** Where a confirmed token is asked whether its user administers the portal. */
+export interface AdminCheck {
+  /** `user.admin` on `clientEndpoint` with `accessToken`: true only for an administrator. */
+  isAdmin(target: { memberId: string; clientEndpoint: string }, accessToken: string): Promise<boolean>;
 }
 
 export interface InstallRequest {
@@ -29,7 +46,26 @@ export interface InstallRequest {
   protocol: 'http' | 'https';
   lang: string;
   refreshToken: string;
+  /** Set only from the install POST / ONAPPINSTALL; stored only after the admin check passed. */
   applicationToken?: string | null;
+  /** SERVER_ENDPOINT / auth[server_endpoint]: the portal's OAuth server, checked against the allowlist. */
+  serverEndpoint?: string | null;
+}
+
+/** A portal administrator's own tokens from a widget or app-page POST (self-healing). */
+export interface HealRequest {
+  accessToken: string;
+  refreshToken: string;
+}
+
+/**
+ * A healed installation, and the administrator's fresh access token: the posted one may stop
+ * working once its refresh token is spent (Bitrix24 does not say), so the page acts with this.
+ */
+export interface Healed {
+  installation: Installation;
+  accessToken: string;
+  expiresAt: Date;
 }
 
 export interface InstallResult {
@@ -40,10 +76,16 @@ export interface InstallResult {
 export interface InstallerDeps {
   store: InstallationStore;
   oauth: OAuthExchange;
+  /** The allowlist of OAuth servers (B24_OAUTH_SERVERS). */
+  servers: OAuthServers;
+  admin: AdminCheck;
   /** A REST client acting with the installation's stored tokens. */
   clientFor(installation: Installation): BatchCaller;
   config: Pick<Config, 'publicUrl'> & { bitrix24: Pick<Config['bitrix24'], 'allowHttp' | 'blockCodes'> };
   log: Logger;
+  now?: () => number;
+  /** Refreshes the installation's tokens now (TokenManager.refreshNow): the answer names its endpoint. */
+  refreshNow?(installationId: number): Promise<void>;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -52,8 +94,42 @@ function sameHash(a: string | null, b: string): boolean {
   return a !== null && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
+/** Statuses in which a reload of the last verified install page may finish that install. */
+const RELOADABLE = new Set(['new', 'active']);
+
+/** A pending grant whose access token ends within this is renewed before the admin check. */
+const PENDING_RENEW_MS = 60_000;
+
+type Verification = { kind: 'grant'; grant: VerifiedGrant; grantHash: string } | { kind: 'reload' };
+
+const notVerified = () =>
+  new AppError(
+    403,
+    'install_not_verified',
+    'Bitrix24 did not confirm these install tokens. Start the installation again from the portal.',
+  );
+
+const requiresAdmin = () =>
+  new AppError(
+    403,
+    'install_requires_admin',
+    'Only a portal administrator can install this app. Ask an administrator of your Bitrix24 to install it.',
+  );
+
+const portalMismatch = () =>
+  new AppError(403, 'portal_mismatch', 'The install tokens belong to a different portal than the request names.');
+
+/** How long an address the OAuth server did not confirm is refused without asking again. */
+const UNCONFIRMED_ADDRESS_MS = 5 * 60_000;
+
 export class Installer {
-  constructor(private readonly deps: InstallerDeps) {}
+  private readonly now: () => number;
+  /** `member_id\0domain` → until when that address stays refused (bounds forced refreshes). */
+  private readonly unconfirmed = new Map<string, number>();
+
+  constructor(private readonly deps: InstallerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
 
   desired(lang: string): DesiredBinding[] {
     const { publicUrl, bitrix24 } = this.deps.config;
@@ -66,27 +142,32 @@ export class Installer {
       throw new AppError(400, 'https_required', 'This app accepts only portals served over https.');
     }
     const existing = await store.find(request.memberId);
-    const grantHash = sha256(request.refreshToken);
-    const verified = await this.verify(request, existing, grantHash);
+    const verification = await this.verify(request, existing);
 
     let installation: Installation;
-    if (verified) {
+    if (verification.kind === 'grant') {
+      const { grant, grantHash } = verification;
+      await this.requireAdmin(grant, grantHash, request.memberId);
       installation = await store.save(
         {
           memberId: request.memberId,
           domain: request.domain,
-          clientEndpoint: verified.clientEndpoint,
-          serverEndpoint: verified.serverEndpoint,
-          scope: verified.scope,
+          clientEndpoint: grant.clientEndpoint,
+          serverEndpoint: grant.serverEndpoint,
+          scope: grant.scope,
           lang: request.lang,
+          // An administrator's install is the portal's word: a new token replaces the old one,
+          // and an install without one clears it (a stale token would refuse real events).
           applicationToken: request.applicationToken ?? null,
           status: existing?.status === 'active' ? 'active' : 'new',
           installGrantHash: grantHash,
         },
-        verified,
+        grant,
+        { completesPending: grantHash },
       );
     } else {
-      // A reload of the install page we already verified: same portal, nothing new to store.
+      // A reload of the install page we already verified (the administrator's own spent
+      // refresh token names it): same portal, nothing new to store.
       installation = existing!;
       if (installation.domain !== request.domain) {
         throw new AppError(
@@ -115,7 +196,94 @@ export class Installer {
       { memberId: installation.memberId, status: 'active', bound: report.bound.length },
       'app installed',
     );
-    return { installation: { ...installation, status: 'active' }, report };
+    return { installation: { ...installation, status: 'active', lastError: null }, report };
+  }
+
+  /**
+   * Self-healing: an installation that lost its tokens (needs_reinstall) takes those of a
+   * portal administrator who opens one of its pages. The administrator check runs first with
+   * the posted access token, so a non-administrator's refresh token is never spent; the
+   * refreshed pair is then confirmed by the OAuth server and checked again before it is stored.
+   * Returns the revived installation, or null when this visitor cannot heal it.
+   */
+  async heal(installation: Installation, request: HealRequest): Promise<Healed | null> {
+    const { store, log } = this.deps;
+    if (installation.status !== 'needs_reinstall') return null;
+    const target = { memberId: installation.memberId, clientEndpoint: installation.clientEndpoint };
+    if (!(await this.isAdminQuietly(target, request.accessToken))) return null;
+    const oauthBase = this.deps.servers.resolve(installation.serverEndpoint);
+    let grant: VerifiedGrant;
+    try {
+      grant = await this.deps.oauth.refresh(request.refreshToken, oauthBase);
+    } catch (error) {
+      if (isBitrix24Error(error) && (error.kind === 'reinstall' || error.kind === 'auth')) return null;
+      throw error;
+    }
+    if (grant.memberId !== installation.memberId || hostOf(grant.clientEndpoint) !== installation.domain) {
+      log.warn({ memberId: installation.memberId }, 'heal refused: tokens belong to another portal');
+      return null;
+    }
+    if (!(await this.isAdminQuietly(grant, grant.accessToken))) return null;
+    const healed = await store.save(
+      {
+        memberId: installation.memberId,
+        domain: installation.domain,
+        clientEndpoint: grant.clientEndpoint,
+        serverEndpoint: grant.serverEndpoint,
+        ...(grant.scope !== null && { scope: grant.scope }),
+        status: 'active',
+      },
+      grant,
+      { healed: true },
+    );
+    await store.setStatus(healed.id, 'active', null);
+    log.info(
+      { memberId: installation.memberId, healCount: healed.healCount },
+      'installation healed by an administrator visit',
+    );
+    return {
+      installation: { ...healed, status: 'active', lastError: null, lastErrorAt: null },
+      accessToken: grant.accessToken,
+      expiresAt: grant.expiresAt,
+    };
+  }
+
+  /**
+   * The portal's address changed (member_id survives a rename; DOMAIN and client endpoint do
+   * not): pins the new endpoint the OAuth server named and re-syncs the bindings, in the
+   * background (a token refresh may be what told us, and binding needs its tokens).
+   */
+  async repin(installation: Installation, clientEndpoint: string): Promise<Installation> {
+    const domain = hostOf(clientEndpoint);
+    const moved = await this.deps.store.save({ memberId: installation.memberId, domain, clientEndpoint });
+    this.deps.log.warn(
+      { memberId: installation.memberId, from: installation.domain, to: domain },
+      'portal address changed: installation re-pinned',
+    );
+    void this.bind(moved, installation.lang ?? 'en').then(
+      (report) => {
+        if (report.failed.length) this.deps.log.warn({ memberId: moved.memberId }, 're-sync after an address change failed in part');
+      },
+      (error: unknown) => this.deps.log.warn({ memberId: moved.memberId, err: error }, 're-sync after an address change failed'),
+    );
+    return moved;
+  }
+
+  /**
+   * A page names another address than the pinned one. Believed only when the OAuth server,
+   * asked with this installation's own refresh token, names that address for its member_id
+   * (the refresh re-pins through `repin`). Returns the re-pinned installation, or null.
+   */
+  async confirmAddress(installation: Installation, domain: string): Promise<Installation | null> {
+    const key = `${installation.memberId}\0${domain}`;
+    const now = this.now();
+    if ((this.unconfirmed.get(key) ?? 0) > now || !this.deps.refreshNow) return null;
+    await this.deps.refreshNow(installation.id);
+    const current = await this.deps.store.find(installation.memberId);
+    if (current && current.domain === domain) return current;
+    setBounded(this.unconfirmed, key, now + UNCONFIRMED_ADDRESS_MS, 10_000);
+    this.deps.log.warn({ memberId: installation.memberId }, 'page refused: the OAuth server does not confirm its address');
+    return null;
   }
 
   /** Re-runs the bindings of an installation (reinstall, PUBLIC_URL change). */
@@ -127,51 +295,113 @@ export class Installer {
   }
 
   /**
-   * Returns the OAuth server's word on the request's tokens, or null when this very install
-   * page is being reloaded (its refresh token was already verified and spent by us).
+   * The OAuth server's word on the request's tokens: a fresh grant (now recorded as pending),
+   * the pending grant of an install interrupted before its end, or a reload of an install that
+   * completed.
    */
-  private async verify(
-    request: InstallRequest,
-    existing: Installation | null,
-    grantHash: string,
-  ): Promise<VerifiedGrant | null> {
-    let verified: VerifiedGrant;
+  private async verify(request: InstallRequest, existing: Installation | null): Promise<Verification> {
+    const grantHash = sha256(request.refreshToken);
+    // Before anything is sent: a server off the allowlist never sees our client secret.
+    const oauthBase = this.deps.servers.resolve(request.serverEndpoint);
+    let grant: VerifiedGrant;
     try {
-      verified = await this.deps.oauth.refresh(request.refreshToken);
+      grant = await this.deps.oauth.refresh(request.refreshToken, oauthBase);
     } catch (error) {
-      if (
-        isBitrix24Error(error) &&
-        error.kind === 'reinstall' &&
-        existing &&
-        sameHash(existing.installGrantHash, grantHash)
-      ) {
-        return null;
+      if (isBitrix24Error(error) && error.kind === 'reinstall') {
+        const pending = await this.deps.store.findPendingInstall(grantHash);
+        if (pending && pending.memberId === request.memberId) {
+          return { kind: 'grant', grant: await this.resume(pending), grantHash };
+        }
+        if (
+          existing &&
+          RELOADABLE.has(existing.status) &&
+          sameHash(existing.installGrantHash, grantHash)
+        ) {
+          return { kind: 'reload' };
+        }
       }
       if (isBitrix24Error(error) && (error.kind === 'reinstall' || error.kind === 'auth')) {
         this.deps.log.warn(
           { memberId: request.memberId, code: error.code },
           'install refused: tokens not confirmed by OAuth',
         );
-        throw new AppError(
-          403,
-          'install_not_verified',
-          'Bitrix24 did not confirm these install tokens. Start the installation again from the portal.',
-        );
+        throw notVerified();
       }
       throw error;
     }
-    const endpointHost = new URL(verified.clientEndpoint).host;
-    if (verified.memberId !== request.memberId || endpointHost !== request.domain) {
+    if (grant.memberId !== request.memberId || hostOf(grant.clientEndpoint) !== request.domain) {
       this.deps.log.warn(
         { memberId: request.memberId, domain: request.domain },
         'install refused: tokens belong to another portal',
       );
-      throw new AppError(
-        403,
-        'portal_mismatch',
-        'The install tokens belong to a different portal than the request names.',
-      );
+      throw portalMismatch();
     }
-    return verified;
+    // Nothing but this write stands between the OAuth answer and a record of it.
+    await this.deps.store.savePendingInstall(pendingOf(grantHash, grant));
+    return { kind: 'grant', grant, grantHash };
   }
+
+  /** A pending grant found again; its access token is renewed first when it is about to end. */
+  private async resume(pending: PendingInstall): Promise<VerifiedGrant> {
+    const grant: VerifiedGrant = { ...pending };
+    if (pending.expiresAt.getTime() - this.now() > PENDING_RENEW_MS) return grant;
+    const renewed = await this.deps.oauth.refresh(
+      pending.refreshToken,
+      this.deps.servers.resolve(pending.serverEndpoint),
+    );
+    if (renewed.memberId !== pending.memberId) throw portalMismatch();
+    await this.deps.store.savePendingInstall(pendingOf(pending.grantHash, renewed));
+    return renewed;
+  }
+
+  private async requireAdmin(grant: VerifiedGrant, grantHash: string, memberId: string): Promise<void> {
+    let admin: boolean;
+    try {
+      admin = await this.deps.admin.isAdmin(grant, grant.accessToken);
+    } catch (error) {
+      // The portal refusing a token its own OAuth server just issued: not an install to trust.
+      if (isBitrix24Error(error) && (error.kind === 'auth' || error.kind === 'reinstall')) {
+        await this.deps.store.deletePendingInstall(grantHash);
+        throw notVerified();
+      }
+      // Unreachable or slow: the pending grant stays, a reload finishes the install.
+      throw error;
+    }
+    if (!admin) {
+      await this.deps.store.deletePendingInstall(grantHash);
+      this.deps.log.warn({ memberId, userId: grant.userId ?? null }, 'install refused: not a portal administrator');
+      throw requiresAdmin();
+    }
+  }
+
+  /** user.admin where a refusal of the token simply means "not an administrator we can trust". */
+  private async isAdminQuietly(
+    target: { memberId: string; clientEndpoint: string },
+    accessToken: string,
+  ): Promise<boolean> {
+    try {
+      return await this.deps.admin.isAdmin(target, accessToken);
+    } catch (error) {
+      if (isBitrix24Error(error) && (error.kind === 'auth' || error.kind === 'access')) return false;
+      throw error;
+    }
+  }
+}
+
+function hostOf(endpoint: string): string {
+  return new URL(endpoint).host;
+}
+
+function pendingOf(grantHash: string, grant: VerifiedGrant): PendingInstall {
+  return {
+    grantHash,
+    memberId: grant.memberId,
+    clientEndpoint: grant.clientEndpoint,
+    serverEndpoint: grant.serverEndpoint,
+    scope: grant.scope,
+    accessToken: grant.accessToken,
+    refreshToken: grant.refreshToken,
+    expiresAt: grant.expiresAt,
+    userId: grant.userId ?? null,
+  };
 }

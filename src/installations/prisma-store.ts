@@ -8,7 +8,9 @@ import {
   type InstallationStatus,
   type InstallationStore,
   type InstallationSummary,
+  type PendingInstall,
   type ResealReport,
+  type SaveOptions,
   type StoredTokens,
   type TokenGrant,
 } from './types.js';
@@ -58,6 +60,8 @@ export class PrismaInstallationStore implements InstallationStore {
       lastError: row.lastError,
       lastErrorAt: row.lastErrorAt,
       installGrantHash: row.installGrantHash,
+      healCount: row.healCount,
+      healedAt: row.healedAt,
     };
   }
 
@@ -110,6 +114,7 @@ export class PrismaInstallationStore implements InstallationStore {
         installedAt: true,
         lastError: true,
         lastErrorAt: true,
+        healCount: true,
         token: { select: { expiresAt: true, refreshedAt: true } },
       },
     });
@@ -121,25 +126,32 @@ export class PrismaInstallationStore implements InstallationStore {
     }));
   }
 
-  async save(input: InstallationInput, tokens?: TokenGrant): Promise<Installation> {
+  async save(input: InstallationInput, tokens?: TokenGrant, options: SaveOptions = {}): Promise<Installation> {
     const fields = {
       domain: input.domain,
       clientEndpoint: input.clientEndpoint,
       ...(input.serverEndpoint !== undefined && { serverEndpoint: input.serverEndpoint }),
-      ...(input.applicationToken != null && { applicationToken: this.cipher.seal(input.applicationToken) }),
+      ...(input.applicationToken !== undefined && {
+        applicationToken: input.applicationToken === null ? null : this.cipher.seal(input.applicationToken),
+      }),
       ...(input.scope !== undefined && { scope: input.scope }),
       ...(input.lang !== undefined && { lang: input.lang }),
       ...(input.status !== undefined && { status: input.status }),
       ...(input.installGrantHash !== undefined && { installGrantHash: input.installGrantHash }),
     };
+    const healed = options.healed ? { healCount: { increment: 1 }, healedAt: new Date() } : {};
     const saved = await this.db.$transaction(async (tx) => {
       const row = await tx.installation.upsert({
         where: { memberId: input.memberId },
         create: { memberId: input.memberId, ...fields },
-        update: fields,
+        update: { ...fields, ...healed },
       });
+      if (options.completesPending !== undefined) {
+        await tx.pendingInstall.deleteMany({ where: { grantHash: options.completesPending } });
+      }
       if (tokens) {
-        const sealed = this.sealedTokens(tokens);
+        // refreshedAt: when the stored refresh token was received (the keep-alive ages it from here).
+        const sealed = { ...this.sealedTokens(tokens), refreshedAt: new Date() };
         await tx.oAuthToken.upsert({
           where: { installationId: row.id },
           create: { installationId: row.id, ...sealed },
@@ -279,6 +291,43 @@ export class PrismaInstallationStore implements InstallationStore {
   async delete(id: number): Promise<void> {
     await this.db.installation.delete({ where: { id } });
     this.written();
+  }
+
+  async savePendingInstall(pending: PendingInstall): Promise<void> {
+    const { grantHash, ...rest } = pending;
+    const data = {
+      memberId: rest.memberId,
+      clientEndpoint: rest.clientEndpoint,
+      serverEndpoint: rest.serverEndpoint,
+      scope: rest.scope,
+      ...this.sealedTokens(rest),
+    };
+    const weekAgo = new Date(Date.now() - 7 * 86_400_000);
+    await this.db.$transaction([
+      // Abandoned installs (the admin never came back) are not kept forever.
+      this.db.pendingInstall.deleteMany({ where: { createdAt: { lt: weekAgo } } }),
+      this.db.pendingInstall.upsert({ where: { grantHash }, create: { grantHash, ...data }, update: data }),
+    ]);
+  }
+
+  async findPendingInstall(grantHash: string): Promise<PendingInstall | null> {
+    const row = await this.db.pendingInstall.findUnique({ where: { grantHash } });
+    if (!row) return null;
+    return {
+      grantHash: row.grantHash,
+      memberId: row.memberId,
+      clientEndpoint: row.clientEndpoint,
+      serverEndpoint: row.serverEndpoint,
+      scope: row.scope,
+      accessToken: this.cipher.open(row.accessToken),
+      refreshToken: this.cipher.open(row.refreshToken),
+      expiresAt: row.expiresAt,
+      userId: row.userId,
+    };
+  }
+
+  async deletePendingInstall(grantHash: string): Promise<void> {
+    await this.db.pendingInstall.deleteMany({ where: { grantHash } });
   }
 
   async resealSecrets(): Promise<{ tokens: ResealReport; applicationTokens: ResealReport }> {

@@ -1,7 +1,14 @@
 // The refresh grant against the Bitrix24 OAuth server. One request, no retries: a refresh
 // token is single-use, so whether to try again is the token manager's decision.
 import { z } from 'zod';
-import { bitrix24Error, TransientError, UnexpectedResponseError } from '../bitrix24/errors.js';
+import {
+  type Bitrix24Error,
+  bitrix24Error,
+  PaymentRequiredError,
+  ReinstallRequiredError,
+  TransientError,
+  UnexpectedResponseError,
+} from '../bitrix24/errors.js';
 import type { TokenGrant } from './types.js';
 
 export interface OAuthClientConfig {
@@ -30,8 +37,29 @@ export interface RefreshedGrant extends TokenGrant {
   clientEndpoint: string | undefined;
 }
 
+/**
+ * The OAuth server may rotate the refresh token however late it answers; giving up earlier
+ * throws away a pair it issued (issue #19: at 10 s, 8 of 12 portals were lost to an 11 s server).
+ */
+export const MIN_OAUTH_TIMEOUT_MS = 60_000;
+
+/**
+ * OAuth answers after which asking again cannot help (b24restdocs api-reference/oauth/error-codes.md:
+ * invalid_grant, invalid_client "the application may not be installed"; /work/shared/bitrix24-protocol.md:
+ * invalid_client is terminal, PAYMENT_REQUIRED). On REST these codes mean other things, so the
+ * mapping lives here, not in the shared code table.
+ */
+function oauthError(init: ConstructorParameters<typeof TransientError>[0]): Bitrix24Error {
+  if (init.code === 'invalid_grant' || init.code === 'invalid_client')
+    return new ReinstallRequiredError(init);
+  if (init.code.toUpperCase() === 'PAYMENT_REQUIRED')
+    return new PaymentRequiredError({ ...init, code: 'PAYMENT_REQUIRED' });
+  return bitrix24Error(init);
+}
+
 export interface RefreshRequestOptions {
   fetch?: typeof fetch;
+  /** At least MIN_OAUTH_TIMEOUT_MS whatever is asked. */
   timeoutMs?: number;
   /** Current time in ms, for computing the expiry from expires_in. */
   now: number;
@@ -53,7 +81,7 @@ export async function requestRefreshGrant(
     client_secret: config.clientSecret,
     refresh_token: refreshToken,
   }).toString();
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = Math.max(MIN_OAUTH_TIMEOUT_MS, options.timeoutMs ?? 0);
   let status: number;
   let text: string;
   try {
@@ -88,7 +116,7 @@ export async function requestRefreshGrant(
   }
   const fields = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
   if (typeof fields.error === 'string') {
-    throw bitrix24Error({
+    throw oauthError({
       code: fields.error,
       status,
       description: typeof fields.error_description === 'string' ? fields.error_description : '',

@@ -1,4 +1,12 @@
-export const INSTALLATION_STATUSES = ['new', 'active', 'needs_reinstall', 'uninstalled'] as const;
+export const INSTALLATION_STATUSES = [
+  'new',
+  'active',
+  'needs_reinstall',
+  'payment_required',
+  // ONAPPUNINSTALL arrived but could not be proven (no application_token stored): kept, not used.
+  'uninstall_reported',
+  'uninstalled',
+] as const;
 export type InstallationStatus = (typeof INSTALLATION_STATUSES)[number];
 
 export interface Installation {
@@ -18,6 +26,9 @@ export interface Installation {
   lastErrorAt: Date | null;
   /** sha256 (hex) of the refresh token the last install POST proved genuine. */
   installGrantHash: string | null;
+  /** Times a portal administrator's visit restored lost tokens (self-healing). */
+  healCount: number;
+  healedAt: Date | null;
 }
 
 /** An OAuth pair as the OAuth server issued it. */
@@ -28,10 +39,32 @@ export interface TokenGrant {
   userId?: number | null;
 }
 
+/**
+ * An install grant the OAuth server confirmed (the posted refresh token is spent) whose
+ * administrator check has not finished yet: kept so that a crash or a reload resumes it.
+ */
+export interface PendingInstall extends TokenGrant {
+  /** sha256 (hex) of the spent refresh token: the reloaded install POST names it again. */
+  grantHash: string;
+  memberId: string;
+  clientEndpoint: string;
+  serverEndpoint: string | null;
+  scope: string | null;
+}
+
+/** How `save` completes an install: a pending grant it consumes, a heal it counts. */
+export interface SaveOptions {
+  /** Deletes this pending install in the same transaction (see PendingInstall). */
+  completesPending?: string;
+  /** The tokens came from an administrator's visit that restored a lost installation. */
+  healed?: boolean;
+}
+
 /** An OAuth pair as stored: `version` grows by one on every write. */
 export interface StoredTokens extends TokenGrant {
   userId: number | null;
   version: number;
+  /** When the stored refresh token was received (install or refresh); null for rows older than that rule. */
   refreshedAt: Date | null;
   leaseOwner: string | null;
   leaseUntil: Date | null;
@@ -70,6 +103,8 @@ export interface InstallationSummary {
   /** Null when no tokens are stored (uninstalled, or install never finished). */
   tokenExpiresAt: Date | null;
   tokenRefreshedAt: Date | null;
+  /** Times an administrator's visit restored lost tokens. */
+  healCount: number;
 }
 
 /** Counts from re-sealing stored secrets under the current encryption key. */
@@ -95,8 +130,11 @@ export interface InstallationStore {
   list(): Promise<Installation[]>;
   /** Every installation with its token times, without opening any secret. */
   summaries(): Promise<InstallationSummary[]>;
-  /** Creates or updates the installation and, when given, replaces its tokens (version + 1). */
-  save(input: InstallationInput, tokens?: TokenGrant): Promise<Installation>;
+  /**
+   * Creates or updates the installation and, when given, replaces its tokens (version + 1).
+   * `applicationToken`: a string replaces it, null clears it, undefined keeps it.
+   */
+  save(input: InstallationInput, tokens?: TokenGrant, options?: SaveOptions): Promise<Installation>;
   setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void>;
   setApplicationToken(id: number, applicationToken: string): Promise<void>;
 
@@ -124,8 +162,13 @@ export interface InstallationStore {
   getOptions(installationId: number): Promise<Record<string, string>>;
   setOptions(installationId: number, options: Record<string, string>): Promise<void>;
 
-  /** Forgets the portal entirely (uninstall with CLEAN=1). */
+  /** Forgets the portal entirely (uninstall with CLEAN=1, or an operator's purge). */
   delete(id: number): Promise<void>;
+
+  /** Records (or replaces) a pending install; also drops pending installs older than a week. */
+  savePendingInstall(pending: PendingInstall): Promise<void>;
+  findPendingInstall(grantHash: string): Promise<PendingInstall | null>;
+  deletePendingInstall(grantHash: string): Promise<void>;
 
   /**
    * Seals every stored token and application_token with the current key (key rotation).

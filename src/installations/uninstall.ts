@@ -1,13 +1,21 @@
 // ONAPPUNINSTALL: the portal says the app was removed. Anyone can POST that, so the claim
 // is checked before anything changes: against the stored application_token when we have one
-// (constant time), otherwise by asking the portal whether our tokens still work.
+// (constant time). Without one the claim cannot be proven: if our tokens still work it is
+// refused; otherwise the installation is only marked `uninstall_reported` and kept whole (a
+// refresh token that merely aged out fails the same way as an uninstalled app). An operator
+// purges it (`cli purge`, the admin page), or an administrator's verified install revives it.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventPayload } from '../bitrix24/payloads.js';
 import { AppError } from '../errors.js';
 import type { Installation, InstallationStore } from './types.js';
 
-export type UninstallOutcome = 'unknown_portal' | 'already_uninstalled' | 'uninstalled' | 'cleaned';
+export type UninstallOutcome =
+  | 'unknown_portal'
+  | 'already_uninstalled'
+  | 'uninstalled'
+  | 'cleaned'
+  | 'uninstall_reported';
 
 export interface UninstallDeps {
   store: InstallationStore;
@@ -42,11 +50,22 @@ export async function handleUninstall(deps: UninstallDeps, event: EventPayload):
     log.info({ memberId: event.auth.member_id }, 'uninstall event for an unknown portal ignored');
     return 'unknown_portal';
   }
-  if (installation.applicationToken) {
-    if (!sameSecret(installation.applicationToken, event.auth.application_token)) throw forged();
-  } else if (!(await deps.tokensRevoked(installation))) {
-    throw forged();
+  if (!installation.applicationToken) {
+    if (!(await deps.tokensRevoked(installation))) throw forged();
+    if (installation.status !== 'uninstall_reported') {
+      await store.setStatus(
+        installation.id,
+        'uninstall_reported',
+        'ONAPPUNINSTALL without a stored application token: kept until an operator purges it',
+      );
+    }
+    log.warn(
+      { memberId: installation.memberId, status: 'uninstall_reported' },
+      'uninstall reported but unprovable: nothing deleted',
+    );
+    return 'uninstall_reported';
   }
+  if (!sameSecret(installation.applicationToken, event.auth.application_token)) throw forged();
   const clean = String(event.data.CLEAN ?? '0') === '1';
   if (clean) {
     await store.delete(installation.id);

@@ -1,5 +1,6 @@
 // LANDING_BLOCK_*: the block-tools page and its action. The block, its page and its site are
-// read in one batch; the site is found through the page with a `$result[...]` reference.
+// read in one batch; the site is found through the page with a `$result[...]` reference. A page
+// of a knowledge base, group knowledge base or main page takes a second batch in its scope.
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
 import type { SyspageType } from '../bitrix24/landing-methods.js';
@@ -12,15 +13,32 @@ import {
 import type { Translate } from '../i18n.js';
 import { explainFailure, type Flash } from './messages.js';
 import { parseOfferedTypes } from './settings.js';
+import { perScope, type SiteScope, scopeParam, scopeThatFound, syspageTypesFor } from './site-scope.js';
 
 export interface BlockView {
   blockId: number;
   code: string;
+  /** The landing `scope` the page answers in; null for ordinary sites and stores. */
+  scope: SiteScope | null;
   block: { id: number; code: string; name: string } | null;
   page: { id: number; title: string; siteId: number | null };
   site: { id: number; title: string } | null;
+  /** The offered special-page types this kind of site can use. */
   offeredTypes: SyspageType[];
 }
+
+const pageCommand = (lid: number, scope: SiteScope | null) => ({
+  method: 'landing.landing.getList',
+  params: { ...scopeParam(scope), params: { select: ['ID', 'TITLE', 'SITE_ID'], filter: { ID: lid } } },
+});
+const blocksCommand = (lid: number, scope: SiteScope | null) => ({
+  method: 'landing.block.getList',
+  params: { lid, params: { edit_mode: true }, ...scopeParam(scope) },
+});
+const firstPage = (answer: unknown) => {
+  const pages = pageSchema.array().safeParse(answer);
+  return pages.success ? pages.data[0] : undefined;
+};
 
 export async function loadBlock(
   client: Bitrix24Client,
@@ -28,31 +46,45 @@ export async function loadBlock(
   offeredTypesOption: string | undefined,
 ): Promise<BlockView> {
   const lid = Number(options.LID);
-  const { result, errors } = await client.rest.batch({
-    blocks: { method: 'landing.block.getList', params: { lid, params: { edit_mode: true } } },
-    page: {
-      method: 'landing.landing.getList',
-      params: { params: { select: ['ID', 'TITLE', 'SITE_ID'], filter: { ID: lid } } },
-    },
+  // An ordinary page is read in this one batch, as always; the probes say whether the page
+  // belongs to a knowledge base, group knowledge base or main page instead.
+  const first = await client.rest.batch({
+    blocks: blocksCommand(lid, null),
+    page: pageCommand(lid, null),
     site: {
       method: 'landing.site.getList',
       params: { params: { select: ['ID', 'TITLE'], filter: { ID: '$result[page][0][SITE_ID]' } } },
     },
+    ...perScope('page', (scope) => pageCommand(lid, scope)),
   });
-  if (errors.page) throw errors.page;
+  if (first.errors.page) throw first.errors.page;
+  const scope = firstPage(first.result.page) ? null : scopeThatFound(first.result, 'page', firstPage);
+  let result = first.result;
+  if (scope) {
+    const page = firstPage(first.result[`page_${scope}`]);
+    const second = await client.rest.batch({
+      blocks: blocksCommand(lid, scope),
+      site: {
+        method: 'landing.site.getList',
+        params: { scope, params: { select: ['ID', 'TITLE'], filter: { ID: page?.SITE_ID ?? 0 } } },
+      },
+    });
+    result = { ...second.result, page: first.result[`page_${scope}`] };
+  }
   const blocks = blockSchema.array().safeParse(result.blocks);
   const found = blocks.success ? blocks.data.find((b) => b.id === Number(options.ID)) : undefined;
-  const pages = pageSchema.array().safeParse(result.page);
-  const page = pages.success ? pages.data[0] : undefined;
+  const page = firstPage(result.page);
   const sites = siteSchema.array().safeParse(result.site);
   const site = sites.success ? sites.data[0] : undefined;
+  const usable = syspageTypesFor(scope);
   return {
     blockId: Number(options.ID),
     code: options.CODE,
+    scope,
     block: found ? { id: found.id, code: found.code, name: found.name ?? '' } : null,
     page: { id: lid, title: page?.TITLE ?? `#${lid}`, siteId: page?.SITE_ID ?? null },
     site: site ? { id: site.ID, title: site.TITLE ?? '' } : null,
-    offeredTypes: parseOfferedTypes(offeredTypesOption),
+    offeredTypes: parseOfferedTypes(offeredTypesOption).filter((type) => usable.includes(type)),
   };
 }
 
@@ -71,8 +103,17 @@ export async function runBlockAction(
   ) {
     return { kind: 'error', text: t('errors.invalid_payload'), code: 'invalid_action' };
   }
+  // A shop page on a knowledge base or main page: say why not, and ask the portal nothing.
+  if (!syspageTypesFor(view.scope).includes(type as SyspageType)) {
+    return { kind: 'error', text: t('site.shop_pages_unavailable'), code: 'syspage_unavailable' };
+  }
   try {
-    await client.landing.syspage.set({ id: view.page.siteId, type: type as SyspageType, lid: view.page.id });
+    await client.landing.syspage.set({
+      id: view.page.siteId,
+      type: type as SyspageType,
+      lid: view.page.id,
+      ...scopeParam(view.scope),
+    });
   } catch (error) {
     if (isBitrix24Error(error)) return explainFailure(error, t);
     throw error;

@@ -7,13 +7,15 @@ import type { Bitrix24ClientFactory } from '../bitrix24/client-factory.js';
 import { mergeQueryAndBody, parsePayload, placementPayloadSchema } from '../bitrix24/payloads.js';
 import { AppError } from '../errors.js';
 import { resolveLang, type Translate, translator } from '../i18n.js';
+import type { Healed } from '../installations/installer.js';
 import type { Installation, InstallationStore } from '../installations/types.js';
 import { portalOrigin } from '../plugins/security-headers.js';
 import type { PageContextSigner } from './page-context.js';
 import { isBlockPlacement, isSettingsPlacement } from './registry.js';
 import type { UserTokenVerifier } from './user-verifier.js';
 
-export type WidgetKind = 'settings' | 'block';
+/** The two widgets, and the app's own page (PLACEMENT=DEFAULT, opened from the app list). */
+export type WidgetKind = 'settings' | 'block' | 'app';
 
 const id = z
   .union([z.string(), z.number()])
@@ -22,6 +24,8 @@ const id = z
 const optionSchemas = {
   settings: z.object({ SITE_ID: id, LID: id.optional() }),
   block: z.object({ ID: id, CODE: z.string().trim().min(1).max(255), LID: id }),
+  // The app page acts on no option (Bitrix24 sends `{"any":"…"}` there).
+  app: z.record(z.string(), z.unknown()).transform(() => ({}) as Record<string, never>),
 } as const;
 export type WidgetOptions<K extends WidgetKind> = z.output<(typeof optionSchemas)[K]>;
 
@@ -38,12 +42,21 @@ export interface WidgetContext<K extends WidgetKind = WidgetKind> {
   client: Bitrix24Client;
   /** That user, as the portal named them. */
   userId: number;
+  /** Whether the portal says that user administers it: admin-only parts are shown by this. */
+  admin: boolean;
   /** Signed context for this page's forms. */
   token: string;
 }
 
 export interface WidgetDeps {
   store: InstallationStore;
+  /**
+   * Self-healing: gives an installation that lost its tokens those of the portal administrator
+   * who opens the page (null when this visitor cannot heal it). See Installer.heal.
+   */
+  heal?(installation: Installation, tokens: { accessToken: string; refreshToken: string }): Promise<Healed | null>;
+  /** A page naming another address: the re-pinned installation if the OAuth server confirms it (Installer.confirmAddress). */
+  confirmAddress?(installation: Installation, domain: string): Promise<Installation | null>;
   /** Short-lived installation lookups for widget opens (actions always read the store). */
   recent?: Pick<InstallationStore, 'find'>;
   clients: Bitrix24ClientFactory;
@@ -54,7 +67,35 @@ export interface WidgetDeps {
 }
 
 function placementMatches(kind: WidgetKind, placement: string): boolean {
+  if (kind === 'app') return placement.trim().toUpperCase() === 'DEFAULT';
   return kind === 'settings' ? isSettingsPlacement(placement) : isBlockPlacement(placement);
+}
+
+/** Refuses every installation the app may not act for, saying why. */
+function assertActive(installation: Installation | null): asserts installation is Installation {
+  if (!installation || installation.status === 'uninstalled' || installation.status === 'new') {
+    throw new AppError(403, 'unknown_portal', 'This portal has not installed the app.');
+  }
+  switch (installation.status) {
+    case 'needs_reinstall':
+      throw new AppError(
+        403,
+        'needs_reinstall',
+        'The app has lost access to this portal and must be reinstalled.',
+      );
+    case 'payment_required':
+      throw new AppError(
+        403,
+        'payment_required',
+        'The app’s subscription on this portal has expired. A portal administrator can renew it in the Bitrix24 Market.',
+      );
+    case 'uninstall_reported':
+      throw new AppError(
+        403,
+        'uninstall_reported',
+        'Bitrix24 reported that the app was removed from this portal. A portal administrator can install it again.',
+      );
+  }
 }
 
 async function activeInstallation(
@@ -62,16 +103,7 @@ async function activeInstallation(
   memberId: string,
 ): Promise<Installation> {
   const installation = await store.find(memberId);
-  if (!installation || installation.status === 'uninstalled' || installation.status === 'new') {
-    throw new AppError(403, 'unknown_portal', 'This portal has not installed the app.');
-  }
-  if (installation.status === 'needs_reinstall') {
-    throw new AppError(
-      403,
-      'needs_reinstall',
-      'The app has lost access to this portal and must be reinstalled.',
-    );
-  }
+  assertActive(installation);
   return installation;
 }
 
@@ -114,8 +146,29 @@ export async function openWidget<K extends WidgetKind>(
     payload.PLACEMENT_OPTIONS,
     'PLACEMENT_OPTIONS',
   ) as WidgetOptions<K>;
-  const installation = await activeInstallation(deps.recent ?? deps.store, payload.member_id);
-  // The installation's domain was pinned by a verified install; a request naming another is forged or stale.
+  let installation = await (deps.recent ?? deps.store).find(payload.member_id);
+  const now = (deps.now ?? Date.now)();
+  let authId = payload.AUTH_ID;
+  let userAuthExpiresAt = now + payload.AUTH_EXPIRES * 1000;
+  if (
+    installation?.status === 'needs_reinstall' &&
+    installation.domain === payload.DOMAIN &&
+    payload.REFRESH_ID !== undefined &&
+    deps.heal
+  ) {
+    const healed = await deps.heal(installation, { accessToken: authId, refreshToken: payload.REFRESH_ID });
+    if (healed) {
+      // The administrator's pair now belongs to the installation; this page acts with its new access token.
+      ({ installation, accessToken: authId } = healed);
+      userAuthExpiresAt = healed.expiresAt.getTime();
+    }
+  }
+  assertActive(installation);
+  // The installation's domain was pinned by a verified install; a request naming another is
+  // forged or stale, unless the portal was renamed and the OAuth server says so.
+  if (installation.domain !== payload.DOMAIN && deps.confirmAddress) {
+    installation = (await deps.confirmAddress(installation, payload.DOMAIN)) ?? installation;
+  }
   if (installation.domain !== payload.DOMAIN) {
     throw new AppError(
       403,
@@ -124,21 +177,15 @@ export async function openWidget<K extends WidgetKind>(
     );
   }
   const lang = resolveLang(payload.LANG);
-  const now = (deps.now ?? Date.now)();
+  const pinned = installation;
   // The user's client is built on first use: a cached verification and view never need it.
   let client: Bitrix24Client | undefined;
   const userClient = () => {
-    client ??= deps.clients.forUser(installation, payload.AUTH_ID);
+    client ??= deps.clients.forUser(pinned, authId);
     return client;
   };
-  const userAuthExpiresAt = now + payload.AUTH_EXPIRES * 1000;
   // Only a token the pinned portal accepts is signed into the page's forms.
-  const user = await deps.verifier.verify(
-    installation.memberId,
-    payload.AUTH_ID,
-    userAuthExpiresAt,
-    userClient,
-  );
+  const user = await deps.verifier.verify(installation.memberId, authId, userAuthExpiresAt, userClient);
   // The session key already names portal, AUTH_ID and (verified) user; the rest names the page.
   const reuseKey = `${user.sessionKey}\0${payload.PLACEMENT}\0${lang}\0${JSON.stringify(options)}`;
   const token = deps.signer.signReusable(
@@ -147,9 +194,10 @@ export async function openWidget<K extends WidgetKind>(
       placement: payload.PLACEMENT,
       options: options as Record<string, string>,
       lang,
-      userAuth: payload.AUTH_ID,
+      userAuth: authId,
       userAuthExpiresAt,
       userId: user.userId,
+      admin: user.admin,
     },
     reuseKey,
   );
@@ -162,6 +210,7 @@ export async function openWidget<K extends WidgetKind>(
     t: translator(lang),
     origin: originOf(installation),
     userId: user.userId,
+    admin: user.admin,
     token,
     get client() {
       return userClient();
@@ -195,6 +244,7 @@ export async function resumeWidget<K extends WidgetKind>(
     origin: originOf(installation),
     client: deps.clients.forUser(installation, context.userAuth),
     userId: context.userId,
+    admin: context.admin === true,
     // The same signed context serves the next form on the re-rendered page.
     token: raw as string,
   };

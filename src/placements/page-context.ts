@@ -48,6 +48,8 @@ export interface PageContext {
   userAuthExpiresAt: number;
   /** The user the portal says owns that AUTH_ID. */
   userId: number;
+  /** The portal said that user is an administrator (when the page was opened). */
+  admin?: boolean;
 }
 
 interface SealedBody {
@@ -57,6 +59,8 @@ interface SealedBody {
   a: string;
   ax: number;
   u: number;
+  /** 1 when the user is a portal administrator. */
+  ad?: 1;
   exp: number;
 }
 
@@ -103,6 +107,7 @@ export class PageContextSigner {
       a: context.userAuth,
       ax: context.userAuthExpiresAt,
       u: context.userId,
+      ...(context.admin && { ad: 1 as const }),
       exp: Math.min(this.now() + this.ttlMs, context.userAuthExpiresAt),
     };
     const iv = freshIv();
@@ -155,6 +160,7 @@ export class PageContextSigner {
       userAuth: body.a,
       userAuthExpiresAt: body.ax,
       userId: body.u,
+      ...(body.ad === 1 && { admin: true }),
     };
   }
 }

@@ -1,5 +1,6 @@
 // LANDING_SETTINGS: the site-settings page and its actions, as plain functions over a
-// Bitrix24 client. One batch request loads everything the page shows.
+// Bitrix24 client. One batch request loads everything the page shows of an ordinary site; a
+// knowledge base, group knowledge base or main page takes a second one in its own scope.
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
 import {
@@ -12,14 +13,17 @@ import {
 import type { Translate } from '../i18n.js';
 import type { InstallationStore } from '../installations/types.js';
 import { explainFailure, type Flash } from './messages.js';
+import { perScope, type SiteScope, scopeParam, scopeThatFound, syspageTypesFor } from './site-scope.js';
 
 export const OFFERED_TYPES_OPTION = 'offered_syspage_types';
 
 export interface SettingsView {
   siteId: number;
+  /** The landing `scope` the site answers in; null for ordinary sites and stores. */
+  scope: SiteScope | null;
   site: { id: number; title: string; code: string; deleted: boolean } | null;
   pages: { id: number; title: string }[];
-  /** Every offered type with its current page and public URL. */
+  /** Every offered type this kind of site can use, with its current page and public URL. */
   special: { type: SyspageType; landingId: number | null; url: string | null }[];
   offeredTypes: SyspageType[];
   allTypes: readonly SyspageType[];
@@ -31,40 +35,71 @@ export function parseOfferedTypes(value: unknown): SyspageType[] {
   return SYSPAGE_TYPES.filter((type) => chosen.includes(type));
 }
 
+type Commands = Record<string, { method: string; params: Record<string, unknown> }>;
+
+const siteCommand = (siteId: number, scope: SiteScope | null) => ({
+  method: 'landing.site.getList',
+  params: {
+    ...scopeParam(scope),
+    params: { select: ['ID', 'TITLE', 'CODE', 'DELETED'], filter: { ID: siteId, DELETED: ['Y', 'N'] } },
+  },
+});
+
+/** What the page shows of one site, read in the site's scope. */
+function siteCommands(siteId: number, scope: SiteScope | null): Commands {
+  const commands: Commands = {
+    site: siteCommand(siteId, scope),
+    pages: {
+      method: 'landing.landing.getList',
+      params: {
+        ...scopeParam(scope),
+        params: { select: ['ID', 'TITLE', 'SITE_ID'], filter: { SITE_ID: siteId }, order: { ID: 'asc' } },
+      },
+    },
+    syspages: { method: 'landing.syspage.get', params: { id: siteId, ...scopeParam(scope) } },
+  };
+  for (const type of syspageTypesFor(scope)) {
+    commands[`url_${type}`] = {
+      method: 'landing.syspage.getSpecialPage',
+      params: { siteId, type, ...scopeParam(scope) },
+    };
+  }
+  return commands;
+}
+
+const firstSite = (answer: unknown) => {
+  const sites = siteSchema.array().safeParse(answer);
+  return sites.success ? sites.data[0] : undefined;
+};
+
 export async function loadSettings(
   client: Bitrix24Client,
   siteId: number,
   store: InstallationStore,
   installationId: number,
 ): Promise<SettingsView> {
-  const commands: Record<string, { method: string; params: Record<string, unknown> }> = {
-    site: {
-      method: 'landing.site.getList',
-      params: {
-        params: { select: ['ID', 'TITLE', 'CODE', 'DELETED'], filter: { ID: siteId, DELETED: ['Y', 'N'] } },
-      },
-    },
-    pages: {
-      method: 'landing.landing.getList',
-      params: {
-        params: { select: ['ID', 'TITLE', 'SITE_ID'], filter: { SITE_ID: siteId }, order: { ID: 'asc' } },
-      },
-    },
-    syspages: { method: 'landing.syspage.get', params: { id: siteId } },
+  // An ordinary site is read in this one batch, as always; the probes only say whether the
+  // site is a knowledge base, group knowledge base or main page instead.
+  const first = await client.rest.batch({
+    ...siteCommands(siteId, null),
     options: { method: 'app.option.get', params: {} },
-  };
-  for (const type of SYSPAGE_TYPES) {
-    commands[`url_${type}`] = { method: 'landing.syspage.getSpecialPage', params: { siteId, type } };
-  }
-  const { result, errors } = await client.rest.batch(commands);
+    ...perScope('site', (scope) => siteCommand(siteId, scope)),
+  });
   // Reading the site is the one thing the page cannot do without.
-  if (errors.site) throw errors.site;
+  if (first.errors.site) throw first.errors.site;
+  // A probe's error (e.g. GROUP on a portal without group knowledge bases) means "not there".
+  const scope = firstSite(first.result.site) ? null : scopeThatFound(first.result, 'site', firstSite);
+  let result = first.result;
+  if (scope) {
+    const second = await client.rest.batch(siteCommands(siteId, scope));
+    if (second.errors.site) throw second.errors.site;
+    result = second.result;
+  }
 
-  const sites = siteSchema.array().safeParse(result.site);
-  const found = sites.success ? sites.data[0] : undefined;
+  const found = firstSite(result.site);
   const pages = pageSchema.array().safeParse(result.pages);
   const syspages = syspageEntry.array().safeParse(Object.values(asObject(result.syspages)));
-  const options = asObject(result.options);
+  const options = asObject(first.result.options);
   const offeredTypes = parseOfferedTypes(options[OFFERED_TYPES_OPTION]);
   if (typeof options[OFFERED_TYPES_OPTION] === 'string') {
     await store.setOptions(installationId, {
@@ -72,21 +107,25 @@ export async function loadSettings(
     });
   }
   const byType = new Map((syspages.success ? syspages.data : []).map((entry) => [String(entry.TYPE), entry]));
+  const usable = syspageTypesFor(scope);
   return {
     siteId,
+    scope,
     site: found
       ? { id: found.ID, title: found.TITLE ?? '', code: found.CODE ?? '', deleted: found.DELETED === 'Y' }
       : null,
     pages: (pages.success ? pages.data : []).map((p) => ({ id: p.ID, title: p.TITLE ?? `#${p.ID}` })),
-    special: offeredTypes.map((type) => {
-      const entry = byType.get(type);
-      const url = result[`url_${type}`];
-      return {
-        type,
-        landingId: entry ? Number(entry.LANDING_ID) : null,
-        url: entry && typeof url === 'string' && url !== '' ? url : null,
-      };
-    }),
+    special: offeredTypes
+      .filter((type) => usable.includes(type))
+      .map((type) => {
+        const entry = byType.get(type);
+        const url = result[`url_${type}`];
+        return {
+          type,
+          landingId: entry ? Number(entry.LANDING_ID) : null,
+          url: entry && typeof url === 'string' && url !== '' ? url : null,
+        };
+      }),
     offeredTypes,
     allTypes: SYSPAGE_TYPES,
   };
@@ -124,8 +163,8 @@ export async function runSettingsAction(
           if (wanted === entry.landingId) continue;
           await client.landing.syspage.set(
             wanted === null
-              ? { id: view.siteId, type: entry.type }
-              : { id: view.siteId, type: entry.type, lid: wanted },
+              ? { id: view.siteId, type: entry.type, ...scopeParam(view.scope) }
+              : { id: view.siteId, type: entry.type, lid: wanted, ...scopeParam(view.scope) },
           );
           changes.push(
             wanted === null
@@ -137,11 +176,11 @@ export async function runSettingsAction(
       }
       case 'trash': {
         if (fieldOf(form, 'confirm') !== 'yes') return { kind: 'error', text: t('result.confirm_needed') };
-        await client.landing.site.markDelete({ id: view.siteId });
+        await client.landing.site.markDelete({ id: view.siteId, ...scopeParam(view.scope) });
         return { kind: 'ok', text: t('result.site_deleted') };
       }
       case 'restore': {
-        await client.landing.site.markUnDelete({ id: view.siteId });
+        await client.landing.site.markUnDelete({ id: view.siteId, ...scopeParam(view.scope) });
         return { kind: 'ok', text: t('result.site_restored') };
       }
       case 'options': {

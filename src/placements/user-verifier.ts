@@ -1,21 +1,46 @@
 // A widget's AUTH_ID comes from an unauthenticated POST. Before acting on it we ask the
-// installation's pinned portal who it belongs to (user.current), once per token: the answer
-// is cached until the token expires, so widgets stay fast.
+// installation's pinned portal who it belongs to and whether they administer the portal
+// (user.current and user.admin in one batch: one request, as a single call would be), once per
+// token: the answer is cached until the token expires, so widgets stay fast.
 import { hash } from 'node:crypto';
 import type { Bitrix24Client } from '../bitrix24/client.js';
-import { isBitrix24Error } from '../bitrix24/errors.js';
+import { currentUser } from '../bitrix24/app-methods.js';
+import { isBitrix24Error, UnexpectedResponseError } from '../bitrix24/errors.js';
 import { setBounded } from '../bounded-map.js';
 import { AppError } from '../errors.js';
 
 export interface VerifiedUser {
   userId: number;
+  /** The portal says this user is an administrator (user.admin); pages show admin-only parts by it. */
+  admin: boolean;
   /** Names this user's session (portal + AUTH_ID) without holding the token: a hash. */
   sessionKey: string;
 }
 
 interface Entry {
   userId: number;
+  admin: boolean;
   until: number;
+}
+
+/** Who the token belongs to, in one batch request; an error of `me` is the token's verdict. */
+async function identify(client: Bitrix24Client): Promise<{ userId: number; admin: boolean }> {
+  const { result, errors } = await client.rest.batch({
+    me: { method: 'user.current', params: {} },
+    admin: { method: 'user.admin', params: {} },
+  });
+  if (errors.me) throw errors.me;
+  const me = currentUser.safeParse(result.me);
+  if (!me.success) {
+    throw new UnexpectedResponseError({
+      code: 'ERROR_UNEXPECTED_ANSWER',
+      status: 200,
+      description: 'user.current answer has no ID',
+      method: 'user.current',
+    });
+  }
+  // Only a real `true` makes an administrator; an error or anything else does not.
+  return { userId: me.data.ID, admin: result.admin === true };
 }
 
 export class UserTokenVerifier {
@@ -45,12 +70,12 @@ export class UserTokenVerifier {
     if (hit && hit.until > now) {
       // Refresh its place: the map's order is the eviction order (least recently used first).
       setBounded(this.cache, key, hit, this.maxEntries);
-      return { userId: hit.userId, sessionKey: key };
+      return { userId: hit.userId, admin: hit.admin, sessionKey: key };
     }
     if (hit) this.cache.delete(key);
-    let userId: number;
+    let who: { userId: number; admin: boolean };
     try {
-      userId = (await userClient().user.current(undefined)).ID;
+      who = await identify(userClient());
     } catch (error) {
       if (isBitrix24Error(error) && (error.kind === 'auth' || error.kind === 'access')) {
         throw new AppError(
@@ -61,8 +86,8 @@ export class UserTokenVerifier {
       }
       throw error;
     }
-    const entry: Entry = { userId, until: Math.min(expiresAt, now + 3600_000) };
+    const entry: Entry = { ...who, until: Math.min(expiresAt, now + 3600_000) };
     setBounded(this.cache, key, entry, this.maxEntries);
-    return { userId, sessionKey: key };
+    return { ...who, sessionKey: key };
   }
 }

@@ -1,9 +1,11 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { type Bitrix24Error, isBitrix24Error } from '../bitrix24/errors.js';
+import { isDeadlineExceeded } from '../bitrix24/deadline.js';
+import { type Bitrix24Error, isBitrix24Error, PaymentRequiredError } from '../bitrix24/errors.js';
 import { AppError } from '../errors.js';
-import { resolveLang, translator } from '../i18n.js';
-import { portalOrigin } from './security-headers.js';
+import { translator } from '../i18n.js';
+import { errorFrame } from './error-frame.js';
+import { retryAfterSeconds, statePage } from './error-states.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -51,6 +53,13 @@ function fromBitrix24(error: Bitrix24Error): ErrorBody {
         message: `The portal is busy or unreachable. ${portal} Try again.`,
       };
     case 'reinstall':
+      if (error instanceof PaymentRequiredError) {
+        return {
+          statusCode: 403,
+          error: 'payment_required',
+          message: `The app’s subscription on this portal has expired; a portal administrator can renew it. ${portal}`,
+        };
+      }
       return {
         statusCode: 403,
         error: 'needs_reinstall',
@@ -116,7 +125,19 @@ function fromDatabase(error: unknown): ErrorBody | null {
   };
 }
 
+/** The request's deadline passed (plugins/deadline.ts). 503: trying again later may work. */
+function fromDeadline(error: unknown): ErrorBody | null {
+  if (!isDeadlineExceeded(error)) return null;
+  return {
+    statusCode: 503,
+    error: 'deadline_exceeded',
+    message: `The page could not be completed within the ${error.budgetMs / 1000} s the app allows: the portal is slow or busy.`,
+  };
+}
+
 function describe(error: unknown): ErrorBody {
+  const late = fromDeadline(error);
+  if (late) return late;
   if (error instanceof AppError)
     return { statusCode: error.statusCode, error: error.code, message: error.message };
   if (isBitrix24Error(error)) return fromBitrix24(error);
@@ -136,9 +157,19 @@ function describe(error: unknown): ErrorBody {
   );
 }
 
-function pick(source: unknown, key: string): string | undefined {
-  const value = source && typeof source === 'object' ? (source as Record<string, unknown>)[key] : undefined;
-  return typeof value === 'string' ? value : undefined;
+/** An install cut off by its deadline is finished by reloading the page (the install is recognised). */
+function catalogKey(request: FastifyRequest, code: string): string {
+  return code === 'deadline_exceeded' && request.routeOptions.url === '/install'
+    ? 'errors.deadline_exceeded_install'
+    : `errors.${code}`;
+}
+
+/** When a refused client may come back: the limiter's Retry-After, or the per-portal limiter's details. */
+function retryAfter(reply: FastifyReply, details: unknown): number | null {
+  const fromHeader = retryAfterSeconds(reply.getHeader('retry-after'));
+  if (fromHeader !== null) return fromHeader;
+  const own = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return retryAfterSeconds(own);
 }
 
 export async function sendError(
@@ -148,22 +179,26 @@ export async function sendError(
   details?: unknown,
 ) {
   reply.code(body.statusCode);
+  const wait = body.statusCode === 429 ? retryAfter(reply, details) : null;
+  // Non-browser callers read when to come back from the header, whichever limiter refused them.
+  if (wait !== null && !reply.hasHeader('retry-after')) reply.header('retry-after', String(wait));
   if (request.routeOptions.config?.html) {
-    // Bitrix24 sends LANG in the query (install) or the body (widgets).
-    const lang = resolveLang(pick(request.body, 'LANG') ?? pick(request.query, 'LANG'));
+    // The error must be visible inside the portal's iframe, in the user's language.
+    const lookup = body.statusCode !== 429 && body.error !== 'shutting_down';
+    const { lang, origin } = await errorFrame(request, lookup);
     const t = translator(lang);
-    // The error must be visible inside the portal's iframe: allow the origin the request names.
-    const domain = pick(request.query, 'DOMAIN') ?? pick(request.body, 'DOMAIN');
-    const protocol =
-      (pick(request.query, 'PROTOCOL') ?? pick(request.body, 'PROTOCOL')) === '0' ? 'http' : 'https';
-    const origin = domain ? portalOrigin(protocol, domain) : null;
     if (origin) reply.allowFraming(origin);
-    const localized = t(`errors.${body.error}`);
+    const key = catalogKey(request, body.error);
+    const localized = t(key);
+    const { state, retry } = statePage(body.error, body.statusCode);
     return reply.type('text/html; charset=utf-8').view('error', {
       ...body,
+      state,
+      retry,
+      retryAfter: wait,
       // The catalog's sentence for this code when there is one; the specific detail after it.
-      message: localized === `errors.${body.error}` ? body.message : localized,
-      hint: localized === `errors.${body.error}` ? null : body.message,
+      message: localized === key ? body.message : localized,
+      hint: localized === key || localized === body.message ? null : body.message,
       details,
       lang,
       t,
@@ -176,7 +211,10 @@ export default fp(
   async (app) => {
     app.setErrorHandler(async (error, request, reply) => {
       const body = describe(error);
-      if (body.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      // Out of time or shutting down is the portal's or the operator's doing, not a fault here.
+      if (body.error === 'deadline_exceeded' || body.error === 'shutting_down')
+        request.log.warn({ code: body.error, status: body.statusCode, err: error }, body.message);
+      else if (body.statusCode >= 500) request.log.error({ err: error }, 'request failed');
       else request.log.info({ code: body.error, status: body.statusCode }, body.message);
       return sendError(request, reply, body, error instanceof AppError ? error.details : undefined);
     });

@@ -52,6 +52,7 @@ export default fp<{ config: Config }>(
           .filter((i) => i.status === 'active')
           .map((i) => app.clients.limits.forPortal(i.memberId).bucket.getStats()),
         tokens: app.tokens.stats,
+        keepAlive: app.keepAlive.stats,
       });
       return reply
         .type(metrics.registry.contentType)

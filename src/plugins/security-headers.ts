@@ -24,6 +24,9 @@ function csp(frameAncestors: string): string {
   ].join('; ');
 }
 
+/** scheme://host[:port] with a host of at most 255 characters (payloads.ts bounds DOMAIN the same). */
+const FRAMING_ORIGIN = /^https?:\/\/[a-z0-9.-]{1,255}(:\d{1,5})?$/;
+
 /** `https://portal.bitrix24.com` from DOMAIN and PROTOCOL, or null when it is not a plain origin. */
 export function portalOrigin(protocol: 'http' | 'https', domain: string): string | null {
   try {
@@ -77,6 +80,8 @@ export default fp(
       done();
     });
     app.decorateReply('allowFraming', function allowFraming(origin: string) {
+      // Only a plain, bounded origin becomes a header; anything else keeps frame-ancestors 'none'.
+      if (!FRAMING_ORIGIN.test(origin)) return this;
       let policy = framing.get(origin);
       if (policy === undefined) {
         policy = csp(origin);

@@ -7,11 +7,14 @@ import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { Bitrix24ClientFactory } from '../bitrix24/client-factory.js';
 import { isBitrix24Error, UnexpectedResponseError } from '../bitrix24/errors.js';
+import { OAuthServers } from '../bitrix24/oauth-servers.js';
 import { PortalLimitsRegistry } from '../bitrix24/portal-limits.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { createCipher, plaintextCipher } from '../installations/cipher.js';
+import { createCipher } from '../installations/cipher.js';
 import { Installer, type OAuthExchange } from '../installations/installer.js';
+import { TokenKeepAlive } from '../installations/keepalive.js';
+import { resolveTokenKey } from '../installations/key-file.js';
 import { PrismaInstallationStore } from '../installations/prisma-store.js';
 import { RecentInstallations } from '../installations/recent-installations.js';
 import { requestRefreshGrant } from '../installations/token-oauth-client.js';
@@ -26,6 +29,8 @@ declare module 'fastify' {
     config: Config;
     installations: InstallationStore;
     tokens: TokenManager;
+    /** Refreshes idle portals' tokens before they die; started by the server (src/server.ts). */
+    keepAlive: TokenKeepAlive;
     clients: Bitrix24ClientFactory;
     installer: Installer;
     pageContext: PageContextSigner;
@@ -50,17 +55,24 @@ export default fp<ServicesOptions>(
   async (app, { config, now = Date.now, fetch }) => {
     // buildApp always hands Fastify a pino instance (createLogger), so this is that instance.
     const log = app.log as unknown as Logger;
-    const cipher = config.tokenEncryptionKey
-      ? createCipher(config.tokenEncryptionKey, config.previousTokenEncryptionKeys)
-      : plaintextCipher;
-    if (!config.tokenEncryptionKey)
-      app.log.warn('TOKEN_ENCRYPTION_KEY is not set: tokens are stored unencrypted');
+    // Never plaintext: without TOKEN_ENCRYPTION_KEY the key comes from a file beside the database.
+    const tokenKey = resolveTokenKey(config);
+    if (tokenKey.created) {
+      app.log.warn(
+        { keyFile: tokenKey.path },
+        'TOKEN_ENCRYPTION_KEY is not set: created a key file for the tokens; keep it with the database',
+      );
+    }
+    const cipher = createCipher(tokenKey.key, config.previousTokenEncryptionKeys);
     const store = new PrismaInstallationStore(app.db, cipher);
     const oauthConfig = {
       oauthUrl: config.bitrix24.oauthUrl,
       clientId: config.bitrix24.clientId,
       clientSecret: config.bitrix24.clientSecret,
     };
+    const servers = new OAuthServers(config.bitrix24.oauthServers, config.bitrix24.oauthUrl);
+    // Late-bound: the installer needs REST clients, which need the token manager.
+    let installer: Installer | undefined;
     const tokens = new TokenManager({
       store,
       oauth: oauthConfig,
@@ -68,6 +80,10 @@ export default fp<ServicesOptions>(
       clock: { now },
       logger: log,
       fetch,
+      servers,
+      onEndpointChanged: async (installation, clientEndpoint) => {
+        await installer?.repin(installation, clientEndpoint);
+      },
     });
     const { burst, perSecond } = config.bitrix24.rateLimit;
     const clients = new Bitrix24ClientFactory({
@@ -78,8 +94,11 @@ export default fp<ServicesOptions>(
       fetch,
     });
     const oauth: OAuthExchange = {
-      async refresh(refreshToken) {
-        const grant = await requestRefreshGrant(oauthConfig, refreshToken, { now: now(), fetch });
+      async refresh(refreshToken, oauthBase) {
+        const grant = await requestRefreshGrant({ ...oauthConfig, oauthUrl: oauthBase }, refreshToken, {
+          now: now(),
+          fetch,
+        });
         if (!grant.memberId || !grant.clientEndpoint) {
           throw new UnexpectedResponseError({
             code: 'ERROR_UNEXPECTED_ANSWER',
@@ -92,7 +111,8 @@ export default fp<ServicesOptions>(
           ...grant,
           memberId: grant.memberId,
           clientEndpoint: grant.clientEndpoint,
-          serverEndpoint: null,
+          // Where the grant came from: later refreshes of this installation go there too.
+          serverEndpoint: OAuthServers.endpointOf(oauthBase),
           scope: null,
         };
       },
@@ -100,19 +120,35 @@ export default fp<ServicesOptions>(
     app.decorate('config', config);
     app.decorate('installations', store);
     app.decorate('tokens', tokens);
-    // Also refreshes started outside any request (CLI, checks): finish them before the database closes.
-    app.addHook('preClose', async () => tokens.idle());
+    const { keepAlive: keepAliveConfig } = config.bitrix24;
+    const keepAlive = new TokenKeepAlive({
+      store,
+      tokens,
+      lifetimeDays: keepAliveConfig.lifetimeDays,
+      keepAliveDays: keepAliveConfig.days,
+      intervalMs: keepAliveConfig.intervalMs,
+      clock: { now },
+      logger: log,
+    });
+    app.decorate('keepAlive', keepAlive);
+    // Also refreshes started outside any request (CLI, checks, keep-alive): finish them before the database closes.
+    app.addHook('preClose', async () => {
+      await keepAlive.stop();
+      await tokens.idle();
+    });
     app.decorate('clients', clients);
-    app.decorate(
-      'installer',
-      new Installer({
-        store,
-        oauth,
-        clientFor: (i) => clients.forInstallation(i).rest,
-        config,
-        log,
-      }),
-    );
+    installer = new Installer({
+      store,
+      oauth,
+      servers,
+      admin: { isAdmin: (target, accessToken) => clients.forUser(target, accessToken).user.admin() },
+      clientFor: (i) => clients.forInstallation(i).rest,
+      config,
+      log,
+      now,
+      refreshNow: (installationId) => tokens.refreshNow(installationId),
+    });
+    app.decorate('installer', installer);
     app.decorate('pageContext', new PageContextSigner(config.bitrix24.clientSecret, undefined, now));
     app.decorate('userVerifier', new UserTokenVerifier(10_000, now));
     app.decorate('viewCache', new ViewCache({ ttlMs: 10_000, staleMs: 10_000, maxEntries: 5_000, now }));
@@ -125,7 +161,10 @@ export default fp<ServicesOptions>(
         return false;
       } catch (error) {
         if (!isBitrix24Error(error)) throw error;
-        if (error.kind === 'reinstall' || error.kind === 'auth') return true;
+        // Only the OAuth server refusing the stored refresh token proves the grant gone (the token
+        // manager re-reads and refreshes first); a rejected access token proves nothing (#20.1).
+        if (error.kind === 'reinstall' && error.method === 'oauth/token' && error.code === 'invalid_grant')
+          return true;
         // Cannot tell now: let Bitrix24 send the event again later.
         throw new AppError(
           503,

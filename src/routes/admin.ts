@@ -10,6 +10,7 @@ import { checkInstallation } from '../admin/check.js';
 import { formatTime } from '../admin/format.js';
 import { opsServices } from '../admin/ops.js';
 import { rebindInstallation } from '../admin/rebind.js';
+import { forgetPortal } from '../admin/forget.js';
 import { describeRequestError, RecentErrors } from '../admin/recent-errors.js';
 import type { Flash } from '../placements/messages.js';
 
@@ -130,6 +131,17 @@ export default fp(
               text: `${result.domain}: ${result.bound} handler(s) bound to ${app.config.publicUrl}, ${result.unbound} stale unbound.`,
             }
           : { kind: 'error', text: `${result.domain}: rebind failed: ${result.failures.join('; ')}.` };
+      }),
+    );
+
+    app.post(
+      '/admin/purge',
+      html,
+      portalAction(async (memberId) => {
+        const installation = await app.installations.find(memberId);
+        if (!installation) return { kind: 'error', text: `No installation with member_id ${memberId}.` };
+        await forgetPortal(ops, memberId);
+        return { kind: 'ok', text: `${installation.domain}: all of its data was deleted.` };
       }),
     );
   },

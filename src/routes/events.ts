@@ -32,6 +32,7 @@ const events: FastifyPluginAsync = async (app) => {
           lang: resolveLang(typeof event.data.LANGUAGE_ID === 'string' ? event.data.LANGUAGE_ID : 'en'),
           refreshToken: auth.refresh_token,
           applicationToken: auth.application_token,
+          serverEndpoint: auth.server_endpoint ?? null,
         });
         return { result: 'installed', status: installation.status };
       }

@@ -24,6 +24,7 @@ const install: FastifyPluginAsync = async (app) => {
         lang,
         refreshToken: payload.REFRESH_ID,
         applicationToken: payload.APPLICATION_TOKEN ?? null,
+        serverEndpoint: payload.SERVER_ENDPOINT ?? null,
       });
       return reply.view('install', {
         lang,

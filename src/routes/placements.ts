@@ -1,5 +1,6 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { type BlockView, loadBlock, runBlockAction } from '../placements/block.js';
+import { isPortalAdmin } from '../placements/app-page.js';
 import { openWidget, resumeWidget, type WidgetContext, type WidgetDeps } from '../placements/context.js';
 import type { Flash } from '../placements/messages.js';
 import { BLOCK_PATH, SETTINGS_PATH } from '../placements/registry.js';
@@ -10,16 +11,26 @@ import {
   type SettingsView,
 } from '../placements/settings.js';
 
-/** One module per placement; each has its open (Bitrix24's POST) and its action (our form). */
-const placements: FastifyPluginAsync = async (app) => {
-  const deps: WidgetDeps = {
+/** Settings actions only a portal administrator is offered (trash affects the whole site, options every site). */
+const ADMIN_ONLY_SETTINGS = new Set(['trash', 'restore', 'options']);
+
+/** What every page the portal frames needs from the app's services (widgets and the app page). */
+export function widgetDeps(app: FastifyInstance): WidgetDeps {
+  return {
     store: app.installations,
+    heal: (installation, tokens) => app.installer.heal(installation, tokens),
+    confirmAddress: (installation, domain) => app.installer.confirmAddress(installation, domain),
     recent: app.recentInstallations,
     clients: app.clients,
     signer: app.pageContext,
     verifier: app.userVerifier,
     allowHttp: app.config.bitrix24.allowHttp,
   };
+}
+
+/** One module per placement; each has its open (Bitrix24's POST) and its action (our form). */
+const placements: FastifyPluginAsync = async (app) => {
+  const deps = widgetDeps(app);
   const html = { config: { html: true }, preHandler: app.portalRateLimit };
 
   const settingsView = (ctx: WidgetContext<'settings'>): Promise<SettingsView> =>
@@ -39,7 +50,15 @@ const placements: FastifyPluginAsync = async (app) => {
     const path = ctx.kind === 'settings' ? SETTINGS_PATH : BLOCK_PATH;
     // Exactly what the templates read: nothing else of the context (its client, the
     // installation) reaches a page.
-    const data = { lang: ctx.lang, t: ctx.t, token: ctx.token, view, flash, action: `${path}/action` };
+    const data = {
+      lang: ctx.lang,
+      t: ctx.t,
+      token: ctx.token,
+      admin: ctx.admin,
+      view,
+      flash,
+      action: `${path}/action`,
+    };
     return reply.allowFraming(ctx.origin).view(ctx.kind, data);
   }
 
@@ -63,6 +82,12 @@ const placements: FastifyPluginAsync = async (app) => {
 
   app.post(`${SETTINGS_PATH}/action`, html, async (request, reply) => {
     const ctx = await resumeWidget(deps, 'settings', request.body);
+    const action = (request.body as Record<string, unknown>).action;
+    // Not offered to other users; refused to a forged form, with the portal asked afresh.
+    if (ADMIN_ONLY_SETTINGS.has(String(action)) && !(ctx.admin && (await isPortalAdmin(ctx.client)))) {
+      const refused: Flash = { kind: 'error', code: 'admin_only', text: ctx.t('errors.admin_only') };
+      return render(reply.code(403), ctx, await cachedSettings(ctx), refused);
+    }
     // An action compares against the portal's current state, never a cached one.
     const flash = await runSettingsAction(
       ctx.client,

@@ -206,3 +206,56 @@ describe('widget user client', () => {
     expect(env.emulator.stats.snapshot().oauth.requests).toBe(refreshesBefore);
   });
 });
+
+// api-reference/landing/types.md: knowledge bases (and group ones, and the main page) are seen
+// by landing.* methods only with their `scope`.
+describe('landing.* with a scope', () => {
+  it('sees a knowledge base only in its scope, on every method the widgets call', async () => {
+    const kb = await client.rest.call<number>('landing.site.add', {
+      fields: { TITLE: 'Handbook', CODE: 'handbook', TYPE: 'KNOWLEDGE' },
+    });
+    const lid = await client.rest.call<number>('landing.landing.add', {
+      fields: { SITE_ID: kb, TITLE: 'Welcome', CODE: 'welcome' },
+    });
+    expect((await client.landing.site.getList({})).map((s) => s.ID)).not.toContain(kb);
+    expect(
+      await client.landing.site.getList({ scope: 'KNOWLEDGE', params: { select: ['ID', 'TYPE'] } }),
+    ).toEqual([{ ID: kb, TYPE: 'KNOWLEDGE' }]);
+    expect(await client.landing.site.getList({ scope: 'GROUP' })).toEqual([]);
+    expect(await client.landing.landing.getList({ params: { filter: { SITE_ID: kb } } })).toEqual([]);
+    const pages = await client.landing.landing.getList({
+      scope: 'KNOWLEDGE',
+      params: { filter: { SITE_ID: kb } },
+    });
+    expect(pages.map((p) => p.ID)).toEqual([lid]);
+
+    await expect(client.landing.syspage.get({ id: kb })).resolves.toBeNull();
+    await expect(client.landing.syspage.set({ id: kb, type: 'mainpage', lid })).resolves.toBe(true);
+    await expect(client.landing.syspage.get({ id: kb, scope: 'KNOWLEDGE' })).resolves.toEqual({});
+    await expect(
+      client.landing.syspage.set({ id: kb, type: 'mainpage', lid, scope: 'KNOWLEDGE' }),
+    ).resolves.toBe(true);
+    expect((await client.landing.syspage.get({ id: kb, scope: 'KNOWLEDGE' }))?.mainpage?.LANDING_ID).toBe(
+      lid,
+    );
+    await expect(client.landing.syspage.getSpecialPage({ siteId: kb, type: 'mainpage' })).resolves.toBeNull();
+    expect(
+      await client.landing.syspage.getSpecialPage({ siteId: kb, type: 'mainpage', scope: 'KNOWLEDGE' }),
+    ).toMatch(/\/welcome\/$/);
+
+    await expect(client.landing.block.getList({ lid })).rejects.toMatchObject({ code: 'LANDING_NOT_EXIST' });
+    await expect(client.landing.block.getList({ lid, scope: 'KNOWLEDGE' })).resolves.toEqual([]);
+    await expect(client.landing.site.markDelete({ id: kb })).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+    await expect(client.landing.site.markDelete({ id: kb, scope: 'KNOWLEDGE' })).resolves.toBe(kb);
+    await expect(client.landing.site.markUnDelete({ id: kb, scope: 'KNOWLEDGE' })).resolves.toBe(kb);
+  });
+
+  it('refuses a scope the docs do not name before sending anything', async () => {
+    const before = requests();
+    await expect(client.landing.site.getList({ scope: 'landing' as never })).rejects.toMatchObject({
+      code: 'INVALID_PARAMS',
+      status: 0,
+    });
+    expect(requests()).toBe(before);
+  });
+});

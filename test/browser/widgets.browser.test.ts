@@ -45,17 +45,25 @@ async function appFrame(pathPrefix: string): Promise<Frame> {
 const frameEvents = () => stack.emulator.inspect(memberId).frameEvents as { command: string }[];
 
 describe.runIf(browserAvailable)('install page', () => {
-  it('calls installFinish() through the Bitrix24 JS SDK once the server-side work is done', async () => {
+  it('calls installFinish() through the Bitrix24 JS SDK, then the portal opens the app page', async () => {
     await openEditor();
-    const app = stack.emulator.apps[0]!.clientId;
+    const clientId = stack.emulator.apps[0]!.clientId;
     expect(stack.emulator.inspect(memberId).apps[0]?.installFinished).toBe(false);
-    await page.click(`[data-testid="install-app-${app}"]`);
+    await page.click(`[data-testid="install-app-${clientId}"]`);
     // Like Bitrix24, the editor reloads once the app reports installFinish, closing the frame.
-    await page.waitForSelector(`[data-testid="install-status-${app}"][data-finished="Y"]`);
+    await page.waitForSelector(`[data-testid="install-status-${clientId}"][data-finished="Y"]`);
     expect(stack.emulator.inspect(memberId).apps[0]?.installFinished).toBe(true);
     const installed = await stack.app.installations.find(memberId);
     expect(installed?.status).toBe('active');
     expect(frameEvents().map((e) => e.command)).toContain('setInstallFinish');
+    // As on a real portal, installFinish reloads the frame with the app's own page (POST /):
+    // the administrator sees the installation's state, every binding present.
+    const app = await appFrame('/');
+    await app.waitForSelector('[data-admin-state]');
+    expect(await app.textContent('[data-status]')).toBe('active');
+    const present = await app.$$eval('[data-binding]', (rows) => rows.map((r) => r.getAttribute('data-present')));
+    expect(present.length).toBeGreaterThan(0);
+    expect(present.every((p) => p === 'true')).toBe(true);
     await shot('editor-after-install');
   });
 });

@@ -2,6 +2,7 @@
 // drives our app over real HTTP, and we check what the portal ends up with.
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OAuthServers } from '../../src/bitrix24/oauth-servers.js';
 import { Installer } from '../../src/installations/installer.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
@@ -88,11 +89,16 @@ describe('install through the portal', () => {
     const moved = new Installer({
       store: stack.app.installations,
       oauth: { refresh: () => Promise.reject(new Error('a rebind spends no install token')) },
+      admin: { isAdmin: () => Promise.reject(new Error('a rebind checks no installer')) },
+      servers: new OAuthServers([], 'https://oauth.bitrix.info'),
       clientFor: (i) => stack.app.clients.forInstallation(i).rest,
       config: { publicUrl: 'https://moved.example.com', bitrix24: { allowHttp: true, blockCodes: [] } },
       log: pino({ level: 'silent' }),
     });
+    // The developer moved the app card to the new host too (Bitrix24 refuses handlers elsewhere).
+    stack.emulator.setAppUrl('https://moved.example.com');
     const report = await moved.bind(installation, 'en');
+    stack.emulator.setAppUrl(stack.appUrl);
     expect(report.failed).toEqual([]);
     expect(placementsOf(stack).map((p) => p.handler)).toEqual([
       'https://moved.example.com/placements/block',
@@ -218,7 +224,7 @@ describe('event-based install and uninstall', () => {
     expect(await events.app.installations.getTokens(stored!.id)).toBeNull();
   });
 
-  it('uninstall with CLEAN=1 after a UI install (no application_token stored) is confirmed with the portal', async () => {
+  it('uninstall with CLEAN=1 and no application_token stored deletes nothing: uninstall_reported until purged', async () => {
     await events.emulator.installApp('e1e1e1e1');
     const before = await events.app.installations.find('e1e1e1e1');
     expect(before?.status).toBe('active');
@@ -233,10 +239,14 @@ describe('event-based install and uninstall', () => {
       body: `event=ONAPPUNINSTALL&data[CLEAN]=1&auth[domain]=${before!.domain}&auth[member_id]=e1e1e1e1&auth[application_token]=0123abcd`,
     });
     expect(forged.status).toBe(401);
-    expect(await events.app.installations.find('e1e1e1e1')).not.toBeNull();
-    // The real one: the portal revokes the app, our tokens stop working, the claim holds.
+    expect((await events.app.installations.find('e1e1e1e1'))?.status).toBe('active');
+    // The real one: the portal revokes the app and our tokens stop working, but without a
+    // stored application token that cannot be told from tokens that merely aged out.
     const [res] = await events.emulator.uninstallApp('e1e1e1e1', { clean: true });
     expect(res?.status).toBe(200);
-    expect(await events.app.installations.find('e1e1e1e1')).toBeNull();
+    const reported = await events.app.installations.find('e1e1e1e1');
+    expect(reported?.status).toBe('uninstall_reported');
+    expect(await events.app.installations.getTokens(reported!.id)).not.toBeNull();
+    expect(await events.app.installations.listBindings(reported!.id)).not.toHaveLength(0);
   });
 });

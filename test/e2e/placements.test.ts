@@ -1,6 +1,7 @@
 // The two widgets opened by the emulated portal, each action performed through the page's
 // own form, and every refusal path; real HTTP both ways.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEMO_SITES } from '../../src/emulator/seed.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -116,8 +117,10 @@ describe('LANDING_SETTINGS widget', () => {
       action: 'options',
       offer_cart: 'yes',
     });
+    // Not offered to a non-administrator, and refused by us before the portal is asked (#21).
+    expect(refused.status).toBe(403);
     expect(refused.body).toContain('data-flash="error"');
-    expect(refused.body).toMatch(/data-code="(ACCESS_DENIED|INVALID_CREDENTIALS)"/);
+    expect(refused.body).toContain('data-code="admin_only"');
     expect(await stack.app.installations.getOptions(installation.id)).toEqual({
       offered_syspage_types: 'mainpage,catalog',
     });
@@ -207,7 +210,7 @@ describe('refusals', () => {
 
   it('an AUTH_ID the portal does not know: 401, before anything is read', async () => {
     const page = await openSettings();
-    const before = stack.emulator.stats.portal(memberId).restByMethod;
+    const before = stack.emulator.stats.portal(memberId);
     const forged = page.payload.body.map(([k, v]): [string, string] => [
       k,
       k === 'AUTH_ID' ? 'forgedforgedforged0001' : v,
@@ -219,10 +222,11 @@ describe('refusals', () => {
     });
     expect(res.status).toBe(401);
     expect(await res.text()).toContain('invalid_user_token');
-    const after = stack.emulator.stats.portal(memberId).restByMethod;
-    // Only the verification was asked; no data was read with the forged token.
-    expect(after.batch ?? 0).toBe(before.batch ?? 0);
-    expect((after['user.current'] ?? 0) - (before['user.current'] ?? 0)).toBe(1);
+    const after = stack.emulator.stats.portal(memberId);
+    // Only the verification was asked (one batch: user.current and user.admin); no data was
+    // read with the forged token.
+    expect(after.restRequests - before.restRequests).toBe(1);
+    expect((after.restByMethod.batch ?? 0) - (before.restByMethod.batch ?? 0)).toBe(1);
   });
 
   it('verifies a user token once, then serves opens with it from the cache', async () => {
@@ -267,5 +271,162 @@ describe('refusals', () => {
       expect(res.body).toContain('invalid_context');
     }
     expect(stack.emulator.inspect(memberId).sites).toEqual(before);
+  });
+});
+
+// Knowledge bases, group knowledge bases and the main page answer landing.* calls only with
+// their `scope` (b24restdocs api-reference/landing/types.md): both widgets find the site's
+// kind and pass it on every call.
+describe('sites of every kind', () => {
+  let kinds: Stack;
+  let member: string;
+  beforeAll(async () => {
+    kinds = await startStack({
+      emulator: {
+        portals: [
+          {
+            sites: [
+              ...DEMO_SITES,
+              {
+                id: 40,
+                title: 'Handbook',
+                code: 'handbook',
+                type: 'KNOWLEDGE',
+                pages: [
+                  {
+                    id: 40,
+                    title: 'Welcome',
+                    code: 'welcome',
+                    blocks: [{ id: 1040, code: '27.one_col_fix_title_and_text_2' }],
+                  },
+                  { id: 41, title: 'Contact us', code: 'contact', blocks: [] },
+                ],
+              },
+              {
+                id: 50,
+                title: 'Team wiki',
+                code: 'team-wiki',
+                type: 'GROUP',
+                pages: [
+                  {
+                    id: 50,
+                    title: 'Team home',
+                    code: 'home',
+                    blocks: [{ id: 1050, code: '04.1.one_col_fix_with_title' }],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    });
+    member = kinds.emulator.portal().memberId;
+    await kinds.emulator.installApp(member, { lang: 'en' });
+    kinds.emulator.finishInstall(member);
+  });
+  afterAll(async () => kinds?.close());
+
+  const post = async (path: string, fields: Record<string, string>) => {
+    const res = await fetch(`${kinds.appUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+    return { status: res.status, body: await res.text() };
+  };
+  const settingsOf = (siteId: number, lang = 'en') =>
+    kinds.emulator.openPlacement(member, { placement: 'LANDING_SETTINGS', siteId, lang });
+  const syspagesOf = (siteId: number) =>
+    kinds.emulator.inspect(member).syspages.filter((s: { siteId: number }) => s.siteId === siteId);
+
+  it('settings on a knowledge base: its pages, its kind, and no shop pages, in every language', async () => {
+    const page = await settingsOf(40);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Handbook');
+    expect(page.body).toContain('data-site-kind="KNOWLEDGE"');
+    expect(page.body).toMatch(/<option value="41">Contact us<\/option>/);
+    expect(page.body).toContain('id="type_mainpage"');
+    expect(page.body).toContain('id="type_feedback"');
+    expect(page.body).not.toContain('id="type_catalog"');
+    expect(page.body).toContain('data-shop-pages-unavailable');
+    expect((await settingsOf(40, 'ru')).body).toContain('База знаний');
+    expect((await settingsOf(40, 'de')).body).toContain('Wissensdatenbank');
+    // An ordinary site's page is as before.
+    const store = await settingsOf(30);
+    expect(store.body).not.toContain('data-site-kind');
+    expect(store.body).not.toContain('data-shop-pages-unavailable');
+    expect(store.body).toContain('id="type_catalog"');
+  });
+
+  it('assigns a knowledge base’s special page in its scope', async () => {
+    const ctx = ctxOf((await settingsOf(40)).body);
+    const res = await post('/placements/settings/action', {
+      ctx,
+      action: 'syspages',
+      type_mainpage: '40',
+      type_feedback: '41',
+      type_catalog: '40',
+    });
+    expect(res.body).toContain('data-flash="ok"');
+    expect(res.body).toContain('Special page “Feedback” now opens page 41.');
+    expect(syspagesOf(40)).toEqual([
+      { siteId: 40, type: 'mainpage', landingId: 40 },
+      { siteId: 40, type: 'feedback', landingId: 41 },
+    ]);
+    expect(res.body).toMatch(/data-special-url="feedback"/);
+  });
+
+  it('moves a group knowledge base to the trash and back in its scope', async () => {
+    const page = await settingsOf(50);
+    expect(page.body).toContain('data-site-kind="GROUP"');
+    expect(page.body).toContain('Team home');
+    const ctx = ctxOf(page.body);
+    const trashed = await post('/placements/settings/action', { ctx, action: 'trash', confirm: 'yes' });
+    expect(trashed.body).toContain('The site was moved to the trash.');
+    expect(kinds.emulator.inspect(member).sites.find((s) => s.id === 50)?.deleted).toBe(true);
+    const restored = await post('/placements/settings/action', { ctx, action: 'restore' });
+    expect(restored.body).toContain('The site was restored from the trash.');
+    expect(kinds.emulator.inspect(member).sites.find((s) => s.id === 50)?.deleted).toBe(false);
+  });
+
+  it('the block widget on a knowledge base page: block, page, site and kind; shop pages refused in words', async () => {
+    const page = await kinds.emulator.openPlacement(member, { placement: 'LANDING_BLOCK_*', blockId: 1040 });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('data-block-code>27.one_col_fix_title_and_text_2<');
+    // The block itself was read (its name shown), not only echoed from PLACEMENT_OPTIONS.
+    expect(page.body).toMatch(/data-block-id>1040 · \S/);
+    expect(page.body).toContain('Welcome');
+    expect(page.body).toContain('Handbook');
+    expect(page.body).toContain('data-site-kind="KNOWLEDGE"');
+    expect(page.body).not.toContain('<option value="catalog">');
+    const ctx = ctxOf(page.body);
+    const before = JSON.stringify(syspagesOf(40));
+    const refused = await post('/placements/block/action', { ctx, action: 'make_special', type: 'catalog' });
+    expect(refused.body).toContain('data-code="syspage_unavailable"');
+    expect(refused.body).toContain(
+      'Shop pages (catalog, personal account, cart, order, payment, comparison)',
+    );
+    expect(JSON.stringify(syspagesOf(40))).toBe(before);
+    // Feedback opens page 41 (previous test); the block's page 40 takes it over.
+    const done = await post('/placements/block/action', { ctx, action: 'make_special', type: 'feedback' });
+    expect(done.body).toContain('data-flash="ok"');
+    expect(done.body).toContain('data-refresh-block="1040"');
+    expect(syspagesOf(40)).toContainEqual({ siteId: 40, type: 'feedback', landingId: 40 });
+  });
+
+  it('the block widget on a group knowledge base page', async () => {
+    const page = await kinds.emulator.openPlacement(member, { placement: 'LANDING_BLOCK_*', blockId: 1050 });
+    expect(page.body).toContain('data-block-code>04.1.one_col_fix_with_title<');
+    expect(page.body).toMatch(/data-block-id>1050 · \S/);
+    expect(page.body).toContain('Team wiki');
+    expect(page.body).toContain('data-site-kind="GROUP"');
+    const done = await post('/placements/block/action', {
+      ctx: ctxOf(page.body),
+      action: 'make_special',
+      type: 'feedback',
+    });
+    expect(done.body).toContain('data-flash="ok"');
+    expect(syspagesOf(50)).toEqual([{ siteId: 50, type: 'feedback', landingId: 50 }]);
   });
 });

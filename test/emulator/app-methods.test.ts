@@ -85,7 +85,11 @@ describe('event.*', () => {
       event: 'ONAPPUNINSTALL',
       handler: 'https://app.test/uninstall',
     });
-    expect(dup.body.error).toBe('ERROR_HANDLER_ALREADY_EXIST');
+    expect(dup.status).toBe(400);
+    expect(dup.body).toEqual({
+      error: 'ERROR_CORE',
+      error_description: 'Unable to set event handler: Handler already binded',
+    });
     expect(
       (await env.call('event.bind', { event: 'ONNOPE', handler: 'https://app.test/x' })).body.error,
     ).toBe('ERROR_EVENT_NOT_FOUND');

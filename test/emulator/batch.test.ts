@@ -63,13 +63,20 @@ describe('batch', () => {
     expect(r.body.result.result_total).toEqual({ users: 2 });
   });
 
-  it('refuses more than 50 commands', async () => {
-    const cmd = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`c${i}`, 'user.current']));
+  it('runs the first 50 commands and fails only the extra ones', async () => {
+    const cmd = Object.fromEntries(
+      Array.from({ length: 53 }, (_, i) => [`c${i}`, `app.option.set?options[k${i}]=v`]),
+    );
     const r = await env.call('batch', { cmd });
-    expect(r.status).toBe(400);
-    expect(r.body.error).toBe('ERROR_BATCH_LENGTH_EXCEEDED');
-    const ok = await env.call('batch', { cmd: Object.fromEntries(Object.entries(cmd).slice(0, 50)) });
-    expect(Object.keys(ok.body.result.result)).toHaveLength(50);
+    expect(r.status).toBe(200);
+    expect(Object.keys(r.body.result.result)).toHaveLength(50);
+    expect(r.body.result.result.c49).toBe(true);
+    expect(Object.keys(r.body.result.result_error)).toEqual(['c50', 'c51', 'c52']);
+    expect(r.body.result.result_error.c50.error).toBe('ERROR_BATCH_LENGTH_EXCEEDED');
+    // The extra commands did not run.
+    const options = (await env.call('app.option.get', {})).body.result;
+    expect(options.k49).toBe('v');
+    expect(options.k50).toBeUndefined();
   });
 
   it('does not allow batch inside batch', async () => {

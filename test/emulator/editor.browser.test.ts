@@ -116,8 +116,18 @@ describe.runIf(browserAvailable)('Sites editor page in headless Chromium', () =>
     expect(install?.query).toMatchObject({ DOMAIN: emulator.portal().domain, PROTOCOL: '0', LANG: 'en' });
     expect(install?.body).toMatchObject({ PLACEMENT: 'DEFAULT', member_id: emulator.portal().memberId });
     expect(install?.body.AUTH_ID).toBeTruthy();
+    expect(install?.body).toMatchObject({
+      APPLICATION_TOKEN: emulator.inspect().apps[0]?.applicationToken,
+      SERVER_ENDPOINT: emulator.serverEndpoint,
+      APPLICATION_SCOPE: 'landing,placement,user_brief',
+    });
+    // installFinish reloads the frame with the app's own page: a DEFAULT POST to the handler path.
+    await expect.poll(() => posted.some((p) => p.path === '/')).toBe(true);
+    const appPage = posted.find((p) => p.path === '/');
+    expect(appPage?.body).toMatchObject({ PLACEMENT: 'DEFAULT', member_id: emulator.portal().memberId });
+    await expect.poll(frameText, { timeout: 15_000 }).toContain('placement="DEFAULT"');
     const iframeName = await page.getAttribute('[data-testid="app-frame"]', 'name');
-    expect(iframeName).toBe(`${emulator.portal().domain}|0|${install?.query.APP_SID}`);
+    expect(iframeName).toBe(`${emulator.portal().domain}|0|${appPage?.query.APP_SID}`);
   }, 60_000);
 
   it('opens a block widget: resize, refreshBlock, REST and refreshAuth all reach the emulator', async () => {

@@ -49,7 +49,8 @@ describe('OAuth token endpoint', () => {
     );
     expect(r.body).toMatchObject({
       expires_in: 3600,
-      scope: 'app',
+      // settings/oauth/index.md: the granted scopes, comma-separated.
+      scope: 'landing,placement,user_brief',
       domain: env.emulator.oauthUrl.replace('http://', ''),
       server_endpoint: `${env.emulator.oauthUrl}/rest/`,
       client_endpoint: env.portal.clientEndpoint,
@@ -134,9 +135,13 @@ describe('OAuth token endpoint', () => {
     expect((await refresh(t.refresh_token)).status).toBe(200);
   });
 
-  it('expires refresh tokens after 28 days', async () => {
+  it('keeps refresh tokens for 180 days, then answers invalid_grant', async () => {
+    const day = 24 * 3600;
+    const young = env.emulator.issueTokens();
+    env.clock.advance(180 * day - 1);
+    expect((await refresh(young.refresh_token)).status).toBe(200);
     const t = env.emulator.issueTokens();
-    env.clock.advance(28 * 24 * 3600 + 1);
+    env.clock.advance(180 * day + 1);
     const r = await refresh(t.refresh_token);
     expect(r.body.error).toBe('invalid_grant');
   });

@@ -64,10 +64,15 @@ describe('installApp', () => {
       APP_SID: '926d17365a87fbb35bace60dcc8f08cf',
     });
     const body = bodyPairs(hit.rawBody);
+    // Current portals (settings/oauth/simple-way.md) also send the OAuth server, the application
+    // token and the granted scopes.
     expect(body.map(([k]) => k)).toEqual([
       'AUTH_ID',
       'AUTH_EXPIRES',
       'REFRESH_ID',
+      'SERVER_ENDPOINT',
+      'APPLICATION_TOKEN',
+      'APPLICATION_SCOPE',
       'member_id',
       'status',
       'PLACEMENT',
@@ -75,6 +80,9 @@ describe('installApp', () => {
     ]);
     const b = Object.fromEntries(body);
     expect(b).toMatchObject({
+      SERVER_ENDPOINT: emulator.serverEndpoint,
+      APPLICATION_TOKEN: emulator.inspect().apps[0]?.applicationToken,
+      APPLICATION_SCOPE: 'landing,placement,user_brief',
       AUTH_EXPIRES: '3600',
       member_id: portal.memberId,
       status: 'L',
@@ -232,8 +240,33 @@ describe('events', () => {
     const after = await rest(portal.clientEndpoint, 'user.current', { auth: admin.access_token });
     expect(after.body.error).toBe('NO_AUTH_FOUND');
     expect(emulator.inspect().apps[0]).toMatchObject({ installed: false, placements: [], events: [] });
-    // A reinstall brings the app back with the same application_token.
+    // CLEAN=1 removed the app's options; a reinstall brings the app back with the same application_token.
+    expect(emulator.inspect().apps[0]?.options).toEqual({});
     await emulator.installApp();
     expect(emulator.inspect().apps[0]?.applicationToken).toBe(token);
+  });
+
+  it('uninstallApp with CLEAN=0 keeps the app options (and user options) for a reinstall', async () => {
+    const portal = emulator.portal();
+    const admin = emulator.issueTokens();
+    const set = await rest(portal.clientEndpoint, 'app.option.set', {
+      auth: admin.access_token,
+      options: { kept: 'yes' },
+    });
+    expect(set.body.result).toBe(true);
+    await rest(portal.clientEndpoint, 'event.bind', {
+      auth: admin.access_token,
+      event: 'ONAPPUNINSTALL',
+      handler: `${appUrl}/uninstall`,
+    });
+    await emulator.uninstallApp(undefined, { clean: false });
+    const body = qs.parse(hits.at(-1)!.rawBody) as Record<string, Record<string, string>>;
+    expect(body.data).toMatchObject({ CLEAN: '0' });
+    expect(emulator.inspect().apps[0]).toMatchObject({ installed: false, placements: [], events: [] });
+    expect(emulator.inspect().apps[0]?.options).toEqual({ kept: 'yes' });
+    await emulator.installApp();
+    const again = emulator.issueTokens();
+    const got = await rest(portal.clientEndpoint, 'app.option.get', { auth: again.access_token });
+    expect(got.body.result).toEqual({ kept: 'yes' });
   });
 });

@@ -57,6 +57,8 @@ describe('src/server.ts', () => {
       B24_CLIENT_ID: 'a',
       B24_CLIENT_SECRET: 'b',
       DATABASE_URL: 'postgresql://app:topsecret@127.0.0.1:1/app',
+      // PostgreSQL needs the key (no key file: replicas must share one).
+      TOKEN_ENCRYPTION_KEY: 'ab'.repeat(32),
     }).done;
     expect(code).toBe(1);
     expect(output).toContain('postgresql://app:***@127.0.0.1:1/app');

@@ -82,6 +82,14 @@ export async function cli(
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
+/** Runs the CLI in this process with exactly this environment (no stack: a database of its own). */
+export async function cliWithEnv(argv: string[], env: Record<string, string | undefined>): Promise<CliRun> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await runCli(argv, { env, io: { stdout, stderr } });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
 /** The sum of the samples of `name` whose labels include `labels` (0 when none was written). */
 export function sample(text: string, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;

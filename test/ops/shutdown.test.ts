@@ -4,6 +4,7 @@
 // receiving SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
@@ -207,4 +208,83 @@ describe('graceful shutdown', () => {
     expect(output).toContain('"msg":"stopped"');
     await expectNewWorkingPair(s, before);
   });
+
+  it('a request arriving while closing gets our 503 shutting_down (JSON or page) and Connection: close', async () => {
+    const s = await setup();
+    const logs = new LogCapture();
+    const app = await buildApp(testConfig(s.env), {
+      logger: createLogger('info', logs.stream),
+      now: () => s.emulator.clock.now(),
+    });
+    cleanups.push(() => app.close());
+    await app.listen({ host: '127.0.0.1', port: s.port });
+
+    // Connections with a request under way when close() begins (only idle ones are dropped):
+    // their requests are complete only once the app is closing.
+    const json = await startRequest(s.port, 'GET /healthz HTTP/1.1\r\nHost: app\r\n');
+    const page = await startRequest(
+      s.port,
+      'POST /install?DOMAIN=portal.example.com&PROTOCOL=1&LANG=de HTTP/1.1\r\nHost: app\r\n' +
+        'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\n',
+    );
+    const closing = app.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const [jsonAnswer, pageAnswer] = await Promise.all([
+      finishRequest(json, '\r\n'),
+      finishRequest(page, '\r\nmember_id=x'),
+    ]);
+    await closing;
+
+    expect(jsonAnswer.status).toBe(503);
+    expect(jsonAnswer.headers.connection).toBe('close');
+    expect(jsonAnswer.headers['content-type']).toContain('application/json');
+    expect(JSON.parse(jsonAnswer.body)).toEqual({
+      error: 'shutting_down',
+      message: 'The app is restarting and takes no new requests on this connection. Try again in a moment.',
+    });
+    expect(pageAnswer.status).toBe(503);
+    expect(pageAnswer.headers.connection).toBe('close');
+    expect(pageAnswer.headers['content-type']).toContain('text/html');
+    expect(pageAnswer.body).toContain('<code>shutting_down</code>');
+    expect(pageAnswer.body).toContain('Die App wird neu gestartet');
+    // Not Fastify's own answer, and not an error in the logs.
+    expect(jsonAnswer.body).not.toContain('Service Unavailable');
+    expect(logs.text).not.toMatch(/"level":50/);
+  });
 });
+
+/** Opens a connection and sends the first part of a request. */
+async function startRequest(port: number, head: string): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.write(head);
+  return socket;
+}
+
+/** Sends the rest of the request; resolves with the answer once the server closes the connection. */
+function finishRequest(
+  socket: Socket,
+  rest: string,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  let raw = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk) => {
+    raw += chunk;
+  });
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(rest);
+  return ended.then(() => {
+    const [head = '', ...body] = raw.split('\r\n\r\n');
+    const [statusLine = '', ...lines] = head.split('\r\n');
+    const headers = Object.fromEntries(
+      lines.map((line) => [
+        line.slice(0, line.indexOf(':')).toLowerCase(),
+        line.slice(line.indexOf(':') + 1).trim(),
+      ]),
+    );
+    return { status: Number(statusLine.split(' ')[1]), headers, body: body.join('\r\n\r\n') };
+  });
+}

@@ -60,7 +60,8 @@ describe('rate limits', () => {
 
 describe('request timeout', () => {
   it('closes a connection whose request never completes', async () => {
-    const { app } = await buildTestApp(testDb, { REQUEST_TIMEOUT_MS: '500' });
+    // The request deadline must stay below the request timeout (config.ts).
+    const { app } = await buildTestApp(testDb, { REQUEST_TIMEOUT_MS: '500', REQUEST_DEADLINE_MS: '400' });
     const port = await freePort();
     await app.listen({ host: '127.0.0.1', port });
     const started = Date.now();

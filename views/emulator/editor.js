@@ -404,11 +404,15 @@
       }
     }
     if (res.reloadState) {
+      const title = document.getElementById('slider-title')?.textContent || '';
       call('/state?user=' + userId).then((s) => {
         state = s;
         const keep = document.getElementById('slider');
         render();
         if (keep) document.body.append(keep);
+        // installFinish from the installer: the frame reloads with the app's own page (a new POST),
+        // after the re-render so that moving the slider does not blank the new frame.
+        if (res.navigate) openFrame(res.navigate, title);
       });
     }
   }

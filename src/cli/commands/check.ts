@@ -7,6 +7,7 @@ import { renderTable } from '../table.js';
 const ADVICE: Record<CheckOutcome, string> = {
   ok: 'tokens accepted',
   needs_reinstall: "the portal's admin must reinstall the app",
+  payment_required: "the portal's admin must renew the app's subscription",
   unreachable: 'try again later',
   error: 'see the detail',
 };
@@ -35,7 +36,7 @@ export const check: Command = {
       ),
     );
     const count = (outcome: CheckOutcome) => results.filter((r) => r.outcome === outcome).length;
-    const reinstall = count('needs_reinstall');
+    const reinstall = count('needs_reinstall') + count('payment_required');
     const unchecked = count('unreachable') + count('error');
     line(
       io.stdout,

@@ -45,6 +45,12 @@ function placementCall(mc: MethodContext): boolean {
 }
 
 export const appMethods: MethodTable = {
+  /**
+   * api-reference/common/settings/app-option-set.md (current): app context (403 ACCESS_DENIED
+   * "Application context required"), administrator only (403 ACCESS_DENIED "Administrator
+   * authorization required"); older versions named the code AccessException. Empty options:
+   * 400 ArgumentNullException "options is empty" as seed 004 says (the current page: ERROR_ARGUMENT).
+   */
   'app.option.set': {
     scope: null,
     handler: ({ auth, params }) => {
@@ -58,6 +64,7 @@ export const appMethods: MethodTable = {
       return true;
     },
   },
+  /** api-reference/common/settings/app-option-get.md */
   'app.option.get': {
     scope: null,
     handler: ({ auth, params }) => {
@@ -69,6 +76,7 @@ export const appMethods: MethodTable = {
       return inst.options[String(option)] ?? null;
     },
   },
+  /** api-reference/common/system/app-info.md; INSTALLED = installFinish seen (settings/app-installation/installation-finish.md). */
   'app.info': {
     scope: null,
     handler: ({ auth, ctx, portal }) => {
@@ -90,6 +98,7 @@ export const appMethods: MethodTable = {
       };
     },
   },
+  /** api-reference/user/user-current.md, api-reference/user/user-get.md (scope user / user_basic / user_brief). */
   'user.current': { scope: USER_SCOPES, handler: (mc) => userRow(mc, mc.auth.user) },
   'user.get': {
     scope: USER_SCOPES,
@@ -102,7 +111,9 @@ export const appMethods: MethodTable = {
         .map((u) => userRow(mc, u));
     },
   },
+  /** api-reference/common/users/user-admin.md: true/false for the token's user, no errors of its own. */
   'user.admin': { scope: null, handler: ({ auth }) => auth.user.admin },
+  /** api-reference/common/users/profile.md */
   profile: {
     scope: null,
     handler: ({ auth }) => ({
@@ -114,10 +125,12 @@ export const appMethods: MethodTable = {
       TIME_ZONE: '',
     }),
   },
+  /** api-reference/common/system/server-time.md, api-reference/common/system/scope.md */
   'server.time': { scope: null, handler: ({ ctx }) => isoSeconds(ctx.clock.now()) },
   scope: {
     scope: null,
     handler: ({ auth }) => (auth.scopes === 'all' ? ['landing', 'placement', 'user'] : [...auth.scopes]),
   },
+  /** api-reference/widgets/ui-interaction/bx24-placement-call.md; refreshBlock: api-reference/landing/embedding/block.md (seed 002). */
   'placement.call': { scope: null, handler: placementCall },
 };

@@ -4,6 +4,7 @@ import { bxDate, yn } from '../format.js';
 import { isPlainObject, param, toInt, truthy } from '../params.js';
 import type { BlockState, PageState } from '../types.js';
 import { requireLandingWrite } from './access.js';
+import { pageInScope } from './landing-scope.js';
 import { listQuery, withDefaultDeleted } from './list-query.js';
 import type { MethodContext, MethodTable } from './types.js';
 
@@ -84,12 +85,14 @@ function blockRow(mc: MethodContext, b: BlockState, withContent: boolean): Recor
 }
 
 export const landingPageMethods: MethodTable = {
+  /** api-reference/landing/page/methods/landing-landing-get-list.md (DELETED=N unless filtered). */
   'landing.landing.getList': {
     scope: 'landing',
     handler: (mc) => {
       const raw = param(mc.params, 'params');
       const p = isPlainObject(raw) ? raw : {};
-      const pages = [...mc.portal.pages.values()];
+      // Only pages of sites in the call's `scope` (types.md; landing-scope.ts).
+      const pages = [...mc.portal.pages.values()].filter((pg) => pageInScope(mc.portal, mc.params, pg));
       const rows = listQuery(
         pages.map((pg) => pageRow(mc, pg)),
         { ...p, filter: withDefaultDeleted(p.filter) },
@@ -104,6 +107,7 @@ export const landingPageMethods: MethodTable = {
       return rows;
     },
   },
+  /** api-reference/landing/page/methods/landing-landing-add.md */
   'landing.landing.add': {
     scope: 'landing',
     handler: (mc) => {
@@ -149,6 +153,27 @@ export const landingPageMethods: MethodTable = {
       return id;
     },
   },
+  /**
+   * api-reference/landing/page/methods/landing-landing-delete.md: removes the page with its
+   * blocks (and its special-page bindings); `lid` required; unknown → LANDING_NOT_EXIST.
+   */
+  'landing.landing.delete': {
+    scope: 'landing',
+    handler: (mc) => {
+      const raw = param(mc.params, 'lid');
+      if (raw === undefined || raw === '' || raw === null) throw Errors.missing('lid');
+      const lid = toInt(raw);
+      if (lid === undefined) throw Errors.typeError('lid');
+      requireLandingWrite(mc.auth);
+      const page = mc.portal.pages.get(lid);
+      if (!page) throw new RestError(400, 'LANDING_NOT_EXIST', 'Landing not found');
+      mc.portal.pages.delete(lid);
+      for (const b of [...mc.portal.blocks.values()]) if (b.pageId === lid) mc.portal.blocks.delete(b.id);
+      mc.portal.syspages = mc.portal.syspages.filter((s) => s.landingId !== lid);
+      return true;
+    },
+  },
+  /** api-reference/landing/block/methods/landing-block-get-list.md */
   'landing.block.getList': {
     scope: 'landing',
     handler: (mc) => {
@@ -160,7 +185,9 @@ export const landingPageMethods: MethodTable = {
       const out: Record<string, unknown>[] = [];
       for (const lid of lids) {
         const page = lid === undefined ? undefined : mc.portal.pages.get(lid);
-        if (!page || page.deleted) throw new RestError(400, 'LANDING_NOT_EXIST', 'Landing not found');
+        // A page outside the call's `scope` is "unavailable" (landing-block-get-list.md; landing-scope.ts).
+        if (!page || page.deleted || !pageInScope(mc.portal, mc.params, page))
+          throw new RestError(400, 'LANDING_NOT_EXIST', 'Landing not found');
         const blocks = [...mc.portal.blocks.values()]
           .filter((b) => b.pageId === page.id && b.deleted === truthy(p.deleted))
           .sort((a, b) => a.sort - b.sort);

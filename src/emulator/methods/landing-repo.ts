@@ -1,6 +1,7 @@
 import { Errors, RestError } from '../errors.js';
 import { isPlainObject, param, required } from '../params.js';
 import { requireApp } from './access.js';
+import { checkHandlerUrl } from './handler-url.js';
 import type { MethodTable } from './types.js';
 
 const onlyApps = () =>
@@ -12,16 +13,12 @@ export const normalizePlacement = (code: unknown): string =>
     .trim()
     .toUpperCase();
 
-function validHandler(v: unknown): string | null {
-  if (typeof v !== 'string' || !v.trim()) return null;
-  try {
-    const u = new URL(v.trim());
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname ? v.trim() : null;
-  } catch {
-    return null;
-  }
-}
-
+/**
+ * api-reference/landing/embedding/landing-repo-bind.md: app context only (400 ACCESS_DENIED), View
+ * right on Sites is enough, PLACEMENT trimmed + upper-cased and LANDING_* only
+ * (PLACEMENT_UNKNOWN), handler rules (PLACEMENT_HANDLER_INVALID), same PLACEMENT + handler twice
+ * → PLACEMENT_EXIST. TITLE is the only other field read (DESCRIPTION is not in the docs).
+ */
 export const landingRepoMethods: MethodTable = {
   'landing.repo.bind': {
     scope: 'landing',
@@ -37,10 +34,15 @@ export const landingRepoMethods: MethodTable = {
       if (!placement.startsWith('LANDING_')) {
         throw new RestError(400, 'PLACEMENT_UNKNOWN', 'This embedding location is not available for sites');
       }
-      const handler = validHandler(fields.PLACEMENT_HANDLER);
-      if (!handler) {
-        throw new RestError(400, 'PLACEMENT_HANDLER_INVALID', 'Invalid embedding location handler address');
+      const verdict = checkHandlerUrl(ctx, inst.clientId, fields.PLACEMENT_HANDLER);
+      if (!verdict.ok) {
+        const text =
+          verdict.reason === 'host-mismatch'
+            ? "Handler URL host doesn't match application url"
+            : 'Invalid embedding location handler address';
+        throw new RestError(400, 'PLACEMENT_HANDLER_INVALID', text);
       }
+      const handler = verdict.url;
       if (inst.placements.some((p) => p.placement === placement && p.handler === handler)) {
         throw new RestError(400, 'PLACEMENT_EXIST', 'Such embedding placement already exists');
       }
@@ -55,6 +57,7 @@ export const landingRepoMethods: MethodTable = {
       return true;
     },
   },
+  /** api-reference/landing/embedding/landing-repo-unbind.md: null outside app context; PLACEMENT_NO_EXIST. */
   'landing.repo.unbind': {
     scope: 'landing',
     handler: ({ auth, params }) => {
@@ -73,7 +76,7 @@ export const landingRepoMethods: MethodTable = {
     },
   },
   /**
-   * Lists the app's placements. Emulator note: includes landing.repo.bind placements; whether real
+   * api-reference/widgets/placement-get.md. Lists the app's placements. Emulator note: includes landing.repo.bind placements; whether real
    * Bitrix24 lists those here is not documented.
    */
   'placement.get': {

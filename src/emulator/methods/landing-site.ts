@@ -1,9 +1,10 @@
 import { portalBase } from '../context.js';
 import { RestError } from '../errors.js';
 import { bxDate, idStr, yn } from '../format.js';
-import { intParam, isPlainObject, param } from '../params.js';
+import { falsy, intParam, isPlainObject, param } from '../params.js';
 import type { PortalState, SiteState } from '../types.js';
 import { requireLandingWrite } from './access.js';
+import { scopeTypes, siteInScope } from './landing-scope.js';
 import { listQuery, withDefaultDeleted } from './list-query.js';
 import type { MethodContext, MethodTable } from './types.js';
 
@@ -55,7 +56,8 @@ function siteRow(mc: MethodContext, s: SiteState): Record<string, unknown> {
 /** ACCESS_DENIED for a site the caller may not change, or one that does not exist. */
 function siteForWrite(mc: MethodContext, id: number): SiteState {
   requireLandingWrite(mc.auth);
-  const site = mc.portal.sites.get(id);
+  // A site outside the call's `scope` is as missing (landing-scope.ts).
+  const site = siteInScope(mc.portal, mc.params, id);
   if (!site) throw new RestError(400, 'ACCESS_DENIED', 'Access to delete the site is denied.');
   return site;
 }
@@ -75,6 +77,7 @@ const slug = (title: string): string =>
     .replace(/^-|-$/g, '') || 'site';
 
 export const landingSiteMethods: MethodTable = {
+  /** api-reference/landing/site/landing-site-add.md */
   'landing.site.add': {
     scope: 'landing',
     handler: (mc) => {
@@ -110,12 +113,17 @@ export const landingSiteMethods: MethodTable = {
       return id;
     },
   },
+  /** api-reference/landing/site/landing-site-get-list.md (ID and TYPE always selected, DELETED=N unless filtered). */
   'landing.site.getList': {
     scope: 'landing',
     handler: (mc) => {
       const raw = param(mc.params, 'params');
       const p = isPlainObject(raw) ? raw : {};
-      const rows = [...mc.portal.sites.values()].map((s) => siteRow(mc, s));
+      // Only the sites of the call's `scope` (types.md; landing-scope.ts).
+      const types = scopeTypes(mc.params);
+      const rows = [...mc.portal.sites.values()]
+        .filter((s) => types.includes(s.type))
+        .map((s) => siteRow(mc, s));
       return listQuery(
         rows,
         { ...p, filter: withDefaultDeleted(p.filter) },
@@ -127,11 +135,21 @@ export const landingSiteMethods: MethodTable = {
       );
     },
   },
+  /**
+   * api-reference/landing/site/landing-site-mark-delete.md: `mark` (default true); `mark=false`
+   * restores the site like markUnDelete. ACCESS_DENIED_DELETED with a domain provider (seed 003).
+   */
   'landing.site.markDelete': {
     scope: 'landing',
     handler: (mc) => {
       const id = intParam(mc.params, 'id', { required: true });
       const site = siteForWrite(mc, id);
+      const markRaw = param(mc.params, 'mark');
+      if (markRaw !== undefined && falsy(markRaw)) {
+        site.deleted = false;
+        site.modifiedAt = mc.ctx.clock.now();
+        return site.id;
+      }
       if (mc.portal.domainProvider) {
         throw new RestError(
           400,
@@ -144,6 +162,24 @@ export const landingSiteMethods: MethodTable = {
       return site.id;
     },
   },
+  /**
+   * api-reference/landing/site/landing-site-delete.md: removes only an empty site; a page,
+   * also one in the trash, answers SITE_IS_NOT_EMPTY.
+   */
+  'landing.site.delete': {
+    scope: 'landing',
+    handler: (mc) => {
+      const id = intParam(mc.params, 'id', { required: true })!;
+      const site = siteForWrite(mc, id);
+      if ([...mc.portal.pages.values()].some((p) => p.siteId === site.id)) {
+        throw new RestError(400, 'SITE_IS_NOT_EMPTY', 'The site contains pages.');
+      }
+      mc.portal.sites.delete(site.id);
+      mc.portal.syspages = mc.portal.syspages.filter((s) => s.siteId !== site.id);
+      return true;
+    },
+  },
+  /** api-reference/landing/site/landing-site-mark-undelete.md */
   'landing.site.markUnDelete': {
     scope: 'landing',
     handler: (mc) => {

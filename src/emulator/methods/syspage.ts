@@ -1,6 +1,7 @@
 import { intParam, isPlainObject, param, required, truthy } from '../params.js';
 import { requireLandingWrite } from './access.js';
 import { pageUrl } from './landing-page.js';
+import { siteInScope } from './landing-scope.js';
 import type { MethodTable } from './types.js';
 
 export const SYSPAGE_TYPES = [
@@ -14,16 +15,28 @@ export const SYSPAGE_TYPES = [
   'feedback',
 ];
 
+// Other syspage methods: api-reference/landing/page/special-pages/*.md (get, getSpecialPage,
+// deleteForSite, deleteForLanding).
 export const syspageMethods: MethodTable = {
-  /** Seed 000: type is trimmed; an unknown type, or a missing site, ends the method without changes. */
+  /**
+   * api-reference/landing/page/special-pages/landing-syspage-set.md (and seed 000): type is
+   * trimmed; an unknown type, a missing site, or a `lid` page that does not exist (or is
+   * deleted) ends the method with `true` and no change. `lid` of 0, null or "" is kept as 0.
+   */
   'landing.syspage.set': {
     scope: 'landing',
     handler: ({ params, portal, auth }) => {
       const siteId = intParam(params, 'id', { required: true });
       const type = String(required(params, 'type')).trim();
-      const lid = intParam(params, 'lid');
+      const rawLid = param(params, 'lid');
+      const lid = rawLid === undefined ? undefined : (intParam(params, 'lid') ?? 0);
       requireLandingWrite(auth);
-      if (!SYSPAGE_TYPES.includes(type) || !portal.sites.has(siteId)) return true;
+      // A site outside the call's `scope` is "unavailable": true, no change (landing-scope.ts).
+      if (!SYSPAGE_TYPES.includes(type) || !siteInScope(portal, params, siteId)) return true;
+      if (lid !== undefined && lid !== 0) {
+        const page = portal.pages.get(lid);
+        if (!page || page.deleted) return true;
+      }
       portal.syspages = portal.syspages.filter((b) => !(b.siteId === siteId && b.type === type));
       if (lid !== undefined) portal.syspages.push({ siteId, type, landingId: lid });
       return true;
@@ -33,7 +46,8 @@ export const syspageMethods: MethodTable = {
     scope: 'landing',
     handler: ({ params, portal }) => {
       const siteId = intParam(params, 'id', { required: true });
-      const site = portal.sites.get(siteId);
+      // Missing, unreadable or outside the call's `scope`: null (landing-scope.ts).
+      const site = siteInScope(portal, params, siteId);
       if (!site) return null;
       const activeOnly = truthy(param(params, 'active'));
       const out: Record<string, unknown> = {};
@@ -57,7 +71,7 @@ export const syspageMethods: MethodTable = {
     handler: (mc) => {
       const siteId = intParam(mc.params, 'siteId', { required: true });
       const type = required(mc.params, 'type');
-      if (!mc.portal.sites.has(siteId)) return null;
+      if (!siteInScope(mc.portal, mc.params, siteId)) return null;
       if (typeof type !== 'string') return '';
       const binding = mc.portal.syspages.find((b) => b.siteId === siteId && b.type === type);
       const page = binding ? mc.portal.pages.get(binding.landingId) : undefined;

@@ -1,5 +1,5 @@
 import type { EmulatorContext } from '../context.js';
-import type { FramePayload } from '../frames.js';
+import { appPagePayload, type FramePayload } from '../frames.js';
 import { isPlainObject, toInt } from '../params.js';
 import type { PortalState } from '../types.js';
 
@@ -10,6 +10,8 @@ export interface FrameEventResult {
   block?: { id: number; code: string; name: string; content: string; refreshCount: number };
   /** The page should reload its view model (install finished: placements become visible). */
   reloadState?: boolean;
+  /** The frame is to be reloaded with this POST (after installFinish: the app's own page). */
+  navigate?: FramePayload;
 }
 
 const empty = (o: Record<string, unknown>): Record<string, unknown> | [] => (Object.keys(o).length ? o : []);
@@ -35,10 +37,16 @@ export function frameEvent(
           USER_OPTIONS: empty(inst.userOptions[frame.userId] ?? {}),
         },
       };
-    case 'setInstallFinish':
-      // The SDK only sends this in install mode; Bitrix24 then treats the app as installed.
+    case 'setInstallFinish': {
+      // sdk/bx24-js-sdk/system-functions/bx24-install-finish.md: called from the installer, the
+      // app counts as installed and "the page will reload and the application will launch", i.e.
+      // the frame gets the app's handler path with a DEFAULT POST. Elsewhere it has no effect.
+      if (frame.init.PLACEMENT !== 'DEFAULT' || !frame.init.INSTALL) return { reply: null };
       inst.installFinished = true;
-      return { reply: null, reloadState: true };
+      const next = appPagePayload(ctx, portal, { clientId: frame.clientId, userId: frame.userId });
+      ctx.frames.set(next.frameId, next);
+      return { reply: null, reloadState: true, navigate: next };
+    }
     case 'refreshAuth': {
       const { access, refresh } = ctx.state.issueTokens(portal.memberId, frame.clientId, frame.userId);
       return {

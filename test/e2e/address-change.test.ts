@@ -1,0 +1,54 @@
+// A portal's address changes (member_id survives a rename; DOMAIN and client endpoint do not).
+// A page naming the new address is believed only once the OAuth server names it for the
+// installation's member_id; then the installation is re-pinned and keeps working.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../helpers/stack.js';
+
+const MEMBER = 'ad0d0e55';
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ emulator: { portals: [{ memberId: MEMBER }] } });
+  expect((await stack.emulator.installApp(MEMBER)).status).toBe(200);
+  stack.emulator.finishInstall(MEMBER);
+});
+afterAll(async () => stack?.close());
+
+describe('portal address changes', () => {
+  it('refuses a page naming an address the OAuth server does not confirm, refreshing at most once', async () => {
+    const genuine = await stack.emulator.openPlacement(MEMBER, { placement: 'LANDING_SETTINGS' });
+    expect(genuine.status).toBe(200);
+    const forged = genuine.payload.body.map(([k, v]): [string, string] => [k, v]);
+    const action = new URL(genuine.payload.action);
+    action.searchParams.set('DOMAIN', 'evil.example.com');
+    const refreshes = stack.emulator.stats.snapshot().oauth.refreshRequests;
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(forged).toString(),
+      });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain('domain_mismatch');
+    }
+    // One forced refresh asked the OAuth server; the refusal is then remembered.
+    expect(stack.emulator.stats.snapshot().oauth.refreshRequests - refreshes).toBe(1);
+    const installation = await stack.app.installations.find(MEMBER);
+    expect(installation?.domain).toBe(stack.emulator.portal(MEMBER).domain);
+  });
+
+  it('re-pins after a rename once the OAuth server names the new address, and the widget works there', async () => {
+    const before = (await stack.app.installations.find(MEMBER))!;
+    const renamed = await stack.emulator.renamePortal(MEMBER);
+    expect(renamed.domain).not.toBe(before.domain);
+    const res = await stack.emulator.openPlacement(MEMBER, { placement: 'LANDING_SETTINGS' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-security-policy']).toContain(`frame-ancestors http://${renamed.domain}`);
+    const after = (await stack.app.installations.find(MEMBER))!;
+    expect(after).toMatchObject({ domain: renamed.domain, clientEndpoint: renamed.clientEndpoint, status: 'active' });
+    // The installation's own calls now go to the new address.
+    const info = await stack.app.clients.forInstallation(after).app.info(undefined);
+    expect(info.CODE).toBe(stack.emulator.apps[0]!.clientId);
+    expect(stack.logs.text).toContain('portal address changed: installation re-pinned');
+  });
+});

@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+
+// The suites `npm run test:mutation` (Stryker) runs against each mutant of the guard code:
+// the ones that exercise install/uninstall verification, tokens, the cipher, page contexts,
+// user verification, the domain pin, headers, rate limits, payloads and redaction. Browser,
+// load, fuzz and emulator suites, and the slow widget and two-replica suites, stay out: each
+// mutant reruns the suites that cover it, and those would not fit the 15-minute budget
+// (docs/mutation.md).
+export default defineConfig({
+  test: {
+    include: [
+      'test/security/defences-*.test.ts',
+      'test/security/error-pages.test.ts',
+      'test/security/install-takeover.test.ts',
+      'test/security/hostile-domain.test.ts',
+      'test/security/https-only.test.ts',
+      'test/security/oauth-servers.test.ts',
+      'test/security/secrets-and-ssrf.test.ts',
+      'test/bitrix24/oauth-answers.test.ts',
+      'test/bitrix24/redact.test.ts',
+      'test/bitrix24/tokens.test.ts',
+      'test/placements/caches.test.ts',
+      'test/installations/terminal.test.ts',
+      'test/installations/store.test.ts',
+      'test/e2e/install.test.ts',
+      'test/e2e/install-recovery.test.ts',
+      'test/e2e/app-page.test.ts',
+      'test/http/events.test.ts',
+    ],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
