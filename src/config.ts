@@ -38,11 +38,11 @@ const secret = z
   )
   .transform((v) => v || null);
 
-/** A comma-separated variable (empty by default), each item checked by `item`. */
-function commaList<T extends z.ZodType<unknown, string>>(item: T) {
+/** A comma-separated variable (empty unless a default is given), each item checked by `item`. */
+function commaList<T extends z.ZodType<unknown, string>>(item: T, fallback = '') {
   return z
     .string()
-    .default('')
+    .default(fallback)
     .transform((v) =>
       v
         .split(',')
@@ -84,16 +84,10 @@ const envSchema = z.object({
    * The OAuth servers a portal may name in SERVER_ENDPOINT / auth[server_endpoint], as base URLs
    * (bitrix24-protocol.md: both are Bitrix24's). A portal naming any other is refused.
    */
-  B24_OAUTH_SERVERS: z
-    .string()
-    .default('https://oauth.bitrix.info,https://oauth.bitrix24.tech')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(url('an OAuth server base URL'))),
+  B24_OAUTH_SERVERS: commaList(
+    url('an OAuth server base URL'),
+    'https://oauth.bitrix.info,https://oauth.bitrix24.tech',
+  ),
   B24_ALLOW_HTTP: bool,
   /** Extra block codes bound as LANDING_BLOCK_<CODE>, comma-separated. */
   B24_BLOCK_CODES: commaList(

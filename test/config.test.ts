@@ -90,7 +90,12 @@ describe('loadConfig', () => {
 
 describe('PUBLIC_URL and the OAuth servers, as Bitrix24 accepts them', () => {
   it('refuses a PUBLIC_URL whose host has no dot (Bitrix24 refuses such handlers), naming the variable', () => {
-    for (const url of ['http://localhost:3000', 'https://intranet', 'http://app.:3000', 'http://[::1]:3000']) {
+    for (const url of [
+      'http://localhost:3000',
+      'https://intranet',
+      'http://app.:3000',
+      'http://[::1]:3000',
+    ]) {
       expect(problems({ ...base, PUBLIC_URL: url, B24_ALLOW_HTTP: 'true' })).toEqual([
         expect.stringMatching(/^PUBLIC_URL host "[^"]*" has no dot: Bitrix24 refuses handlers/),
       ]);
@@ -101,10 +106,16 @@ describe('PUBLIC_URL and the OAuth servers, as Bitrix24 accepts them', () => {
   });
 
   it('allows both Bitrix24 OAuth servers by default, plus B24_OAUTH_URL, as origins', () => {
-    expect(loadConfig(base).bitrix24.oauthServers).toEqual(['https://oauth.bitrix.info', 'https://oauth.bitrix24.tech']);
+    expect(loadConfig(base).bitrix24.oauthServers).toEqual([
+      'https://oauth.bitrix.info',
+      'https://oauth.bitrix24.tech',
+    ]);
     expect(
-      loadConfig({ ...base, B24_OAUTH_SERVERS: 'https://oauth.bitrix24.tech/', B24_OAUTH_URL: 'http://127.0.0.1:9999' })
-        .bitrix24.oauthServers,
+      loadConfig({
+        ...base,
+        B24_OAUTH_SERVERS: 'https://oauth.bitrix24.tech/',
+        B24_OAUTH_URL: 'http://127.0.0.1:9999',
+      }).bitrix24.oauthServers,
     ).toEqual(['https://oauth.bitrix24.tech', 'http://127.0.0.1:9999']);
     expect(problems({ ...base, B24_OAUTH_SERVERS: 'oauth.bitrix.info' })).toEqual([
       expect.stringContaining('B24_OAUTH_SERVERS'),

@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import * as appMethods from '../bitrix24/app-methods.js';
 import type { MethodCaller, MethodDefinition } from '../bitrix24/define-method.js';
+import { defineMethod } from '../bitrix24/define-method.js';
 import { bitrix24Error, isBitrix24Error, TransientError } from '../bitrix24/errors.js';
 import * as landing from '../bitrix24/landing-methods.js';
-import { defineMethod } from '../bitrix24/define-method.js';
 import { b24Int, idParam } from '../bitrix24/schemas.js';
 
 export type ProbeOutcome = 'ok' | 'differs' | 'failed' | 'skipped';
@@ -60,7 +60,12 @@ export function webhookCaller(webhook: string, options: ProbeOptions = {}): Meth
         text = await res.text();
       } catch {
         // Never echo the webhook URL: its path is a credential.
-        throw new TransientError({ code: 'NETWORK_ERROR', status: 0, description: 'portal unreachable', method });
+        throw new TransientError({
+          code: 'NETWORK_ERROR',
+          status: 0,
+          description: 'portal unreachable',
+          method,
+        });
       }
       let body: Record<string, unknown>;
       try {
@@ -109,7 +114,8 @@ export async function probePortal(webhook: string, options: ProbeOptions = {}): 
       return undefined;
     }
   };
-  const expect = (step: string, ok: boolean, detail: string) => record(step, ok ? 'ok' : 'differs', ok ? '' : detail);
+  const expect = (step: string, ok: boolean, detail: string) =>
+    record(step, ok ? 'ok' : 'differs', ok ? '' : detail);
 
   await call(appMethods.userAdmin, undefined);
   await call(appMethods.userCurrent, undefined);
@@ -132,7 +138,14 @@ export async function probePortal(webhook: string, options: ProbeOptions = {}): 
   }
   // Methods that answer only in an application's context (OAuth tokens of an installed app):
   // a webhook cannot try them; the app's install and pages will.
-  for (const name of ['app.info', 'app.option.get', 'app.option.set', 'landing.repo.bind', 'placement.get', 'event.bind']) {
+  for (const name of [
+    'app.info',
+    'app.option.get',
+    'app.option.set',
+    'landing.repo.bind',
+    'placement.get',
+    'event.bind',
+  ]) {
     record(name, 'skipped', 'needs an application context (not a webhook)');
   }
   if (options.write) await probeWrites(call, expect, record);
@@ -146,7 +159,9 @@ async function probeWrites(
   record: (step: string, outcome: ProbeOutcome, detail?: string) => void,
 ): Promise<void> {
   const code = `probe-${Date.now().toString(36)}`;
-  const siteId = await call(siteAdd, { fields: { TITLE: 'b24-sites probe (delete me)', CODE: code, TYPE: 'STORE' } });
+  const siteId = await call(siteAdd, {
+    fields: { TITLE: 'b24-sites probe (delete me)', CODE: code, TYPE: 'STORE' },
+  });
   if (siteId === undefined) {
     record('write probe', 'skipped', 'could not create the throwaway site');
     return;
@@ -157,15 +172,27 @@ async function probeWrites(
     if (pageId !== undefined) {
       await call(landing.syspageSet, { id: siteId, type: 'catalog', lid: pageId });
       const set = await call(landing.syspageGet, { id: siteId });
-      expect('syspage set → get', set?.catalog?.LANDING_ID === pageId, `catalog should be page ${pageId}, got ${JSON.stringify(set?.catalog ?? null)}`);
+      expect(
+        'syspage set → get',
+        set?.catalog?.LANDING_ID === pageId,
+        `catalog should be page ${pageId}, got ${JSON.stringify(set?.catalog ?? null)}`,
+      );
       await call(landing.syspageGetSpecialPage, { siteId, type: 'catalog' });
       // `lid` left out clears the binding (seed: landing.syspage.set).
       await call(landing.syspageSet, { id: siteId, type: 'catalog' });
       const cleared = await call(landing.syspageGet, { id: siteId });
-      expect('syspage clear → get', cleared !== undefined && !cleared?.catalog, `catalog should be gone, got ${JSON.stringify(cleared?.catalog ?? null)}`);
+      expect(
+        'syspage clear → get',
+        cleared !== undefined && !cleared?.catalog,
+        `catalog should be gone, got ${JSON.stringify(cleared?.catalog ?? null)}`,
+      );
     }
     const marked = await call(landing.siteMarkDelete, { id: siteId });
-    expect('markDelete answer', marked === siteId, `should answer the site id ${siteId}, got ${String(marked)}`);
+    expect(
+      'markDelete answer',
+      marked === siteId,
+      `should answer the site id ${siteId}, got ${String(marked)}`,
+    );
     await call(landing.siteMarkUnDelete, { id: siteId });
   } finally {
     if (pageId !== undefined) await call(landingDelete, { lid: pageId });
@@ -176,8 +203,12 @@ async function probeWrites(
 /** One line per check, then a summary line; exit code 0 only when nothing differs or failed. */
 export function formatProbe(checks: ProbeCheck[]): { lines: string[]; ok: boolean } {
   const width = Math.max(...checks.map((c) => c.step.length));
-  const lines = checks.map((c) => `${c.outcome.padEnd(8)} ${c.step.padEnd(width)}${c.detail ? `  ${c.detail}` : ''}`);
+  const lines = checks.map(
+    (c) => `${c.outcome.padEnd(8)} ${c.step.padEnd(width)}${c.detail ? `  ${c.detail}` : ''}`,
+  );
   const count = (o: ProbeOutcome) => checks.filter((c) => c.outcome === o).length;
-  lines.push(`probe: ${count('ok')} ok, ${count('differs')} differ, ${count('failed')} failed, ${count('skipped')} skipped`);
+  lines.push(
+    `probe: ${count('ok')} ok, ${count('differs')} differ, ${count('failed')} failed, ${count('skipped')} skipped`,
+  );
   return { lines, ok: count('differs') === 0 && count('failed') === 0 };
 }

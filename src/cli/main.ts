@@ -9,6 +9,7 @@ import { KeyFileError } from '../installations/key-file.js';
 import { createLogger } from '../logger.js';
 import { check } from './commands/check.js';
 import { installations } from './commands/installations.js';
+import { PROBE, runProbeCommand } from './commands/probe.js';
 import { rebind } from './commands/rebind.js';
 import { rotateKey } from './commands/rotate-key.js';
 import { purge, uninstall } from './commands/uninstall.js';
@@ -22,7 +23,7 @@ export const COMMANDS: Command[] = [installations, rebind, check, rotateKey, uni
 const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function usage(): string {
-  const listed = [...COMMANDS, DOCTOR];
+  const listed = [...COMMANDS, DOCTOR, PROBE];
   const width = Math.max(...listed.map((c) => c.usage.length));
   return [
     'usage: npm run cli -- <command> [options]   (in the Docker image: node dist/cli.js <command>)',
@@ -57,6 +58,8 @@ export async function runCli(argv: string[], { env, io, deps = {} }: RunCliOptio
   }
   // The doctor reads the configuration itself: reporting a bad one is part of its job.
   if (name === DOCTOR.name) return runDoctorCommand(rest, { env, io });
+  // The probe talks to a portal's webhook only: no configuration, no database.
+  if (name === PROBE.name) return runProbeCommand(rest, { io });
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) return usageError(io, `unknown command '${name}'`);
 

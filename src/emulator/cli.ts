@@ -19,6 +19,7 @@ const { values } = parseArgs({
     portals: { type: 'string', default: '1' },
     'portal-port': { type: 'string' },
     'install-finished': { type: 'boolean', default: false },
+    'latency-ms': { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -26,12 +27,18 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'Usage: tsx src/emulator/cli.ts [--port 4000] [--app http://127.0.0.1:3000] [--client-id ID] [--client-secret S]\n' +
-      '       [--app-sid SID] [--scope landing,placement,user_brief] [--portals 1] [--portal-port 4001] [--install-finished]',
+      '       [--app-sid SID] [--scope landing,placement,user_brief] [--portals 1] [--portal-port 4001] [--install-finished]\n' +
+      '       [--latency-ms 0]   (added to every REST and OAuth answer, as a real portal is 50-300 ms away)',
   );
   process.exit(0);
 }
 
 const port = Number(values.port);
+const latencyMs = Number(values['latency-ms']);
+if (!Number.isInteger(latencyMs) || latencyMs < 0) {
+  console.error('--latency-ms must be a whole number of milliseconds (0 or more)');
+  process.exit(64);
+}
 const count = Math.max(1, Number(values.portals) || 1);
 const firstPortalPort = values['portal-port'] ? Number(values['portal-port']) : port === 0 ? 0 : port + 1;
 const portals: PortalSeed[] = Array.from({ length: count }, (_, i) => ({
@@ -45,6 +52,7 @@ const emulator = await startEmulator({
   host: values.host,
   port,
   appUrl: values.app,
+  latencyMs,
   portals,
   apps: [
     {
@@ -62,6 +70,7 @@ const lines = [
   `  client_id:       ${values['client-id']}`,
   `  client_secret:   ${values['client-secret']}`,
   `  app URL:         ${values.app ?? '(none: pass --app to enable "Install app")'}`,
+  `  latency:         ${latencyMs} ms added to every REST and OAuth answer`,
 ];
 for (const p of emulator.portals) {
   lines.push(

@@ -25,6 +25,8 @@ export interface EmulatorContext {
   defaultAppUrl?: string;
   /** App frames opened from editor pages, by frameId. */
   frames: Map<string, FramePayload>;
+  /** Latency of answers that name no portal (an OAuth request with an unknown token). */
+  latencyMs: number;
 }
 
 export const oauthDomain = (ctx: EmulatorContext): string => `${ctx.host}:${ctx.oauthPort}`;

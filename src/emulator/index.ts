@@ -62,6 +62,11 @@ export interface EmulatorOptions {
   apps?: AppSeed[];
   /** Default base URL of the app (install URL = appUrl + installPath). */
   appUrl?: string;
+  /**
+   * Added latency, in ms, of every REST and OAuth answer (each portal's default; PortalSeed.latencyMs
+   * overrides it). A test and benchmark aid, not a Bitrix24 rule: real portals are 50-300 ms away.
+   */
+  latencyMs?: number;
   /** Simulated execution seconds per REST method, for the operating limit. */
   methodTimes?: Record<string, number>;
   defaultMethodTime?: number;
@@ -137,6 +142,7 @@ export async function startEmulator(options: EmulatorOptions = {}) {
     oauthPort: 0,
     defaultAppUrl: options.appUrl,
     frames: new Map(),
+    latencyMs: options.latencyMs ?? 0,
   };
   for (const a of options.apps ?? ([DEFAULT_APP] as AppSeed[])) {
     state.apps.set(a.clientId, {
@@ -158,7 +164,7 @@ export async function startEmulator(options: EmulatorOptions = {}) {
   try {
     servers.push(await startOAuthServer(ctx, options.port ?? 0));
     for (const seed of seeds) {
-      const portal = buildPortal(seed, clock.now());
+      const portal = buildPortal({ latencyMs: options.latencyMs, ...seed }, clock.now());
       if (state.portals.has(portal.memberId)) throw new Error(`Duplicate member_id ${portal.memberId}`);
       state.portals.set(portal.memberId, portal);
       for (const clientId of state.apps.keys()) {
@@ -243,6 +249,12 @@ export async function startEmulator(options: EmulatorOptions = {}) {
     },
     setMethodTime: (method: string, seconds: number) =>
       operating.methodTimes.set(method.toLowerCase(), seconds),
+    /** Added latency of every REST and OAuth answer of one portal (or, without memberId, of all). */
+    setLatency: (ms: number, memberId?: string) => {
+      const targets = memberId === undefined ? [...state.portals.values()] : [portalOf(memberId)];
+      for (const p of targets) p.latencyMs = ms;
+      if (memberId === undefined) ctx.latencyMs = ms;
+    },
     setDomainProvider: (memberId: string | undefined, on: boolean) => {
       portalOf(memberId).domainProvider = on;
     },

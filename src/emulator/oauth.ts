@@ -135,19 +135,27 @@ async function tokenEndpoint(
   };
   try {
     const grant = str(p.grant_type);
+    let answer: TokenResponse;
     if (grant === 'refresh_token') {
       stats.refreshRequests++;
-      return refreshGrant(ctx, p);
+      answer = refreshGrant(ctx, p);
+    } else if (grant === 'authorization_code') {
+      answer = codeGrant(ctx, p);
+    } else {
+      throw new OAuthError(
+        400,
+        grant ? 'unsupported_grant_type' : 'invalid_request',
+        `Unsupported grant_type: ${grant}`,
+      );
     }
-    if (grant === 'authorization_code') return codeGrant(ctx, p);
-    throw new OAuthError(
-      400,
-      grant ? 'unsupported_grant_type' : 'invalid_request',
-      `Unsupported grant_type: ${grant}`,
-    );
+    // The portal's added latency (a test aid): the answer names the portal it belongs to.
+    const latency = ctx.state.portals.get(answer.member_id)?.latencyMs ?? ctx.latencyMs;
+    if (latency > 0) await sleep(latency);
+    return answer;
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
     stats.failures++;
+    if (ctx.latencyMs > 0) await sleep(ctx.latencyMs);
     return reply.code(e.status).send({ error: e.code, error_description: e.description });
   }
 }

@@ -49,7 +49,7 @@ async function handle(
   const method = route.method;
   stats.restByMethod[method] = (stats.restByMethod[method] ?? 0) + 1;
 
-  const latency = ctx.faults.latencyFor(method);
+  const latency = ctx.faults.latencyFor(method) + portal.latencyMs;
   if (latency > 0) await sleep(latency);
   const fault = ctx.faults.decide(method);
   if (fault.kind === 'drop') {

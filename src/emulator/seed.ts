@@ -44,6 +44,8 @@ export interface PortalSeed {
   lang?: string;
   license?: string;
   domainProvider?: boolean;
+  /** Added latency of this portal's REST and OAuth answers in ms (default: the emulator's latencyMs). */
+  latencyMs?: number;
   /** Default: admin #1 and ordinary user #2 (read-only rights on Sites). */
   users?: UserSeed[];
   /** Default: the demo sites below. */
@@ -135,6 +137,7 @@ export function buildPortal(seed: PortalSeed, now: number): PortalState {
     lang: seed.lang ?? 'en',
     license: seed.license ?? 'en_pro100',
     domainProvider: seed.domainProvider ?? false,
+    latencyMs: seed.latencyMs ?? 0,
     users,
     apps: new Map(),
     sites: new Map(),

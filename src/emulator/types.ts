@@ -137,6 +137,8 @@ export interface PortalState {
   license: string;
   /** When true, landing.site.markDelete answers ACCESS_DENIED_DELETED. */
   domainProvider: boolean;
+  /** Added before every REST and OAuth answer for this portal: a real portal is 50-300 ms away. */
+  latencyMs: number;
   users: Map<number, UserState>;
   apps: Map<string, AppInstallation>;
   sites: Map<number, SiteState>;

@@ -10,8 +10,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isBitrix24Error } from '../bitrix24/errors.js';
+import type { OAuthServers } from '../bitrix24/oauth-servers.js';
 import { setBounded } from '../bounded-map.js';
-import { OAuthServers } from '../bitrix24/oauth-servers.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { type DesiredBinding, desiredBindings } from '../placements/registry.js';
@@ -117,7 +117,11 @@ const requiresAdmin = () =>
   );
 
 const portalMismatch = () =>
-  new AppError(403, 'portal_mismatch', 'The install tokens belong to a different portal than the request names.');
+  new AppError(
+    403,
+    'portal_mismatch',
+    'The install tokens belong to a different portal than the request names.',
+  );
 
 /** How long an address the OAuth server did not confirm is refused without asking again. */
 const UNCONFIRMED_ADDRESS_MS = 5 * 60_000;
@@ -262,9 +266,14 @@ export class Installer {
     );
     void this.bind(moved, installation.lang ?? 'en').then(
       (report) => {
-        if (report.failed.length) this.deps.log.warn({ memberId: moved.memberId }, 're-sync after an address change failed in part');
+        if (report.failed.length)
+          this.deps.log.warn({ memberId: moved.memberId }, 're-sync after an address change failed in part');
       },
-      (error: unknown) => this.deps.log.warn({ memberId: moved.memberId, err: error }, 're-sync after an address change failed'),
+      (error: unknown) =>
+        this.deps.log.warn(
+          { memberId: moved.memberId, err: error },
+          're-sync after an address change failed',
+        ),
     );
     return moved;
   }
@@ -282,7 +291,10 @@ export class Installer {
     const current = await this.deps.store.find(installation.memberId);
     if (current && current.domain === domain) return current;
     setBounded(this.unconfirmed, key, now + UNCONFIRMED_ADDRESS_MS, 10_000);
-    this.deps.log.warn({ memberId: installation.memberId }, 'page refused: the OAuth server does not confirm its address');
+    this.deps.log.warn(
+      { memberId: installation.memberId },
+      'page refused: the OAuth server does not confirm its address',
+    );
     return null;
   }
 
@@ -312,11 +324,7 @@ export class Installer {
         if (pending && pending.memberId === request.memberId) {
           return { kind: 'grant', grant: await this.resume(pending), grantHash };
         }
-        if (
-          existing &&
-          RELOADABLE.has(existing.status) &&
-          sameHash(existing.installGrantHash, grantHash)
-        ) {
+        if (existing && RELOADABLE.has(existing.status) && sameHash(existing.installGrantHash, grantHash)) {
           return { kind: 'reload' };
         }
       }
@@ -369,7 +377,10 @@ export class Installer {
     }
     if (!admin) {
       await this.deps.store.deletePendingInstall(grantHash);
-      this.deps.log.warn({ memberId, userId: grant.userId ?? null }, 'install refused: not a portal administrator');
+      this.deps.log.warn(
+        { memberId, userId: grant.userId ?? null },
+        'install refused: not a portal administrator',
+      );
       throw requiresAdmin();
     }
   }

@@ -379,7 +379,10 @@ export class TokenManager {
     if (!this.onEndpointChanged || !endpoint || grant.memberId !== installation.memberId) return;
     if (endpoint === installation.clientEndpoint) return;
     await this.onEndpointChanged(installation, endpoint).catch((error: unknown) =>
-      this.logger?.error({ installationId: installation.id, err: error }, 'bitrix24 portal address change not applied'),
+      this.logger?.error(
+        { installationId: installation.id, err: error },
+        'bitrix24 portal address change not applied',
+      ),
     );
   }
 

@@ -66,7 +66,12 @@ function bindingStates(
   const subscribed = events && new Set(events.map((e) => key(e.event, e.handler)));
   return desired.map((b) => {
     const listed = b.kind === 'placement' ? placed : subscribed;
-    return { kind: b.kind, code: b.code, handler: b.handler, present: listed ? listed.has(key(b.code, b.handler)) : null };
+    return {
+      kind: b.kind,
+      code: b.code,
+      handler: b.handler,
+      present: listed ? listed.has(key(b.code, b.handler)) : null,
+    };
   });
 }
 

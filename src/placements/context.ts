@@ -54,7 +54,10 @@ export interface WidgetDeps {
    * Self-healing: gives an installation that lost its tokens those of the portal administrator
    * who opens the page (null when this visitor cannot heal it). See Installer.heal.
    */
-  heal?(installation: Installation, tokens: { accessToken: string; refreshToken: string }): Promise<Healed | null>;
+  heal?(
+    installation: Installation,
+    tokens: { accessToken: string; refreshToken: string },
+  ): Promise<Healed | null>;
   /** A page naming another address: the re-pinned installation if the OAuth server confirms it (Installer.confirmAddress). */
   confirmAddress?(installation: Installation, domain: string): Promise<Installation | null>;
   /** Short-lived installation lookups for widget opens (actions always read the store). */

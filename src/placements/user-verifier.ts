@@ -3,8 +3,8 @@
 // (user.current and user.admin in one batch: one request, as a single call would be), once per
 // token: the answer is cached until the token expires, so widgets stay fast.
 import { hash } from 'node:crypto';
-import type { Bitrix24Client } from '../bitrix24/client.js';
 import { currentUser } from '../bitrix24/app-methods.js';
+import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error, UnexpectedResponseError } from '../bitrix24/errors.js';
 import { setBounded } from '../bounded-map.js';
 import { AppError } from '../errors.js';

@@ -4,7 +4,6 @@
 // once it has passed the same validation as a real payload, else by nobody.
 import type { FastifyRequest } from 'fastify';
 import { portalDomain } from '../bitrix24/payloads.js';
-import { AppError } from '../errors.js';
 import { resolveLang } from '../i18n.js';
 import { portalOrigin } from './security-headers.js';
 
@@ -50,10 +49,10 @@ async function pinnedOrigin(request: FastifyRequest, memberId: string): Promise<
 }
 
 /**
- * A widget action posts our sealed context: it names the portal and the user's language. An
- * expired one still names its portal truthfully (verify() rejects the age only after the seal,
- * which binds the member_id, checked out), so a page left open too long is framed by its portal
- * and the user sees why; its language is inside the seal and stays unknown.
+ * A widget action posts our sealed context: it names the portal and the user's language. One
+ * that does not verify (expired, forged, sealed with a key this process lacks) still names a
+ * member_id, looked up like an unverified member_id in a payload: only the portal we pinned for
+ * it may frame the page, so a user whose page went stale sees why. Its language stays unknown.
  */
 function sealedContext(request: FastifyRequest): { memberId: string; lang?: string } | null {
   const token = pick(request.body, 'ctx');
@@ -62,10 +61,9 @@ function sealedContext(request: FastifyRequest): { memberId: string; lang?: stri
   try {
     const context = signer.verify(token);
     return { memberId: context.memberId, lang: context.lang };
-  } catch (error) {
-    if (error instanceof AppError && error.code === 'expired_context')
-      return { memberId: token.slice(0, token.indexOf('.')) };
-    return null;
+  } catch {
+    const claimed = token.slice(0, Math.max(0, token.indexOf('.')));
+    return MEMBER_ID.test(claimed) ? { memberId: claimed } : null;
   }
 }
 

@@ -7,10 +7,10 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { bearerToken, tokenMatches } from '../admin/bearer.js';
 import { checkInstallation } from '../admin/check.js';
+import { forgetPortal } from '../admin/forget.js';
 import { formatTime } from '../admin/format.js';
 import { opsServices } from '../admin/ops.js';
 import { rebindInstallation } from '../admin/rebind.js';
-import { forgetPortal } from '../admin/forget.js';
 import { describeRequestError, RecentErrors } from '../admin/recent-errors.js';
 import type { Flash } from '../placements/messages.js';
 

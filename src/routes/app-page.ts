@@ -44,7 +44,11 @@ const appPage: FastifyPluginAsync = async (app) => {
     try {
       const report = await app.installer.bind(ctx.installation, ctx.lang);
       flash = report.failed.length
-        ? { kind: 'error', code: 'resync_failed', text: ctx.t('app.resync.failed', { count: report.failed.length }) }
+        ? {
+            kind: 'error',
+            code: 'resync_failed',
+            text: ctx.t('app.resync.failed', { count: report.failed.length }),
+          }
         : { kind: 'ok', text: ctx.t('app.resync.done', { count: report.bound.length }) };
     } catch (error) {
       flash = explainFailure(error, ctx.t);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
-import { type BlockView, loadBlock, runBlockAction } from '../placements/block.js';
 import { isPortalAdmin } from '../placements/app-page.js';
+import { type BlockView, loadBlock, runBlockAction } from '../placements/block.js';
 import { openWidget, resumeWidget, type WidgetContext, type WidgetDeps } from '../placements/context.js';
 import type { Flash } from '../placements/messages.js';
 import { BLOCK_PATH, SETTINGS_PATH } from '../placements/registry.js';

@@ -35,7 +35,10 @@ describe('per-installation OAuth server', () => {
   });
 
   it('refuses to refresh against a stored server that is not on the allowlist, sending nothing', async () => {
-    const installation = await env.store.save({ ...env.installation, serverEndpoint: 'https://oauth.evil.example/rest/' });
+    const installation = await env.store.save({
+      ...env.installation,
+      serverEndpoint: 'https://oauth.evil.example/rest/',
+    });
     await expireStoredTokens(env);
     const requested: string[] = [];
     const app = env.emulator.apps[0]!;

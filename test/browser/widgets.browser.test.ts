@@ -61,7 +61,9 @@ describe.runIf(browserAvailable)('install page', () => {
     const app = await appFrame('/');
     await app.waitForSelector('[data-admin-state]');
     expect(await app.textContent('[data-status]')).toBe('active');
-    const present = await app.$$eval('[data-binding]', (rows) => rows.map((r) => r.getAttribute('data-present')));
+    const present = await app.$$eval('[data-binding]', (rows) =>
+      rows.map((r) => r.getAttribute('data-present')),
+    );
     expect(present.length).toBeGreaterThan(0);
     expect(present.every((p) => p === 'true')).toBe(true);
     await shot('editor-after-install');

@@ -2,15 +2,13 @@
 // A page naming the new address is believed only once the OAuth server names it for the
 // installation's member_id; then the installation is re-pinned and keeps working.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../helpers/stack.js';
+import { type Stack, startInstalledStack } from '../helpers/stack.js';
 
 const MEMBER = 'ad0d0e55';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ emulator: { portals: [{ memberId: MEMBER }] } });
-  expect((await stack.emulator.installApp(MEMBER)).status).toBe(200);
-  stack.emulator.finishInstall(MEMBER);
+  stack = await startInstalledStack(MEMBER);
 });
 afterAll(async () => stack?.close());
 
@@ -45,7 +43,11 @@ describe('portal address changes', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-security-policy']).toContain(`frame-ancestors http://${renamed.domain}`);
     const after = (await stack.app.installations.find(MEMBER))!;
-    expect(after).toMatchObject({ domain: renamed.domain, clientEndpoint: renamed.clientEndpoint, status: 'active' });
+    expect(after).toMatchObject({
+      domain: renamed.domain,
+      clientEndpoint: renamed.clientEndpoint,
+      status: 'active',
+    });
     // The installation's own calls now go to the new address.
     const info = await stack.app.clients.forInstallation(after).app.info(undefined);
     expect(info.CODE).toBe(stack.emulator.apps[0]!.clientId);

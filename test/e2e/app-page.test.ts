@@ -1,15 +1,13 @@
 // The app's own page (POST /, PLACEMENT=DEFAULT) as the portal opens it: an administrator sees
 // the installation's state and can re-sync its bindings; anyone else sees what the app does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../helpers/stack.js';
+import { type Stack, startInstalledStack } from '../helpers/stack.js';
 
 const MEMBER = 'a99a99a9';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ emulator: { portals: [{ memberId: MEMBER }] } });
-  expect((await stack.emulator.installApp(MEMBER)).status).toBe(200);
-  stack.emulator.finishInstall(MEMBER);
+  stack = await startInstalledStack(MEMBER);
 });
 afterAll(async () => stack?.close());
 
@@ -26,7 +24,9 @@ async function submit(page: string, action: string, fields: Record<string, strin
 }
 
 const presence = (page: string) =>
-  Object.fromEntries([...page.matchAll(/data-binding="([^"]+)" data-present="([^"]+)"/g)].map((m) => [m[1], m[2]]));
+  Object.fromEntries(
+    [...page.matchAll(/data-binding="([^"]+)" data-present="([^"]+)"/g)].map((m) => [m[1], m[2]]),
+  );
 
 describe('the app page', () => {
   it('GET / answers a plain visit with a short page', async () => {
@@ -38,7 +38,9 @@ describe('the app page', () => {
   it("shows an administrator the installation's state, licence and every binding present", async () => {
     const res = await stack.emulator.openApp(MEMBER, { lang: 'en' });
     expect(res.status).toBe(200);
-    expect(res.headers['content-security-policy']).toContain(`frame-ancestors http://${stack.emulator.portal(MEMBER).domain}`);
+    expect(res.headers['content-security-policy']).toContain(
+      `frame-ancestors http://${stack.emulator.portal(MEMBER).domain}`,
+    );
     expect(res.body).toContain('data-admin-state');
     expect(res.body).toMatch(/data-status>active</);
     expect(res.body).toContain('working; current token valid until');

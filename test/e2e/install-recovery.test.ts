@@ -2,16 +2,7 @@
 // installations that lost their tokens: both finish or heal on the next visit of a portal
 // administrator, never by a non-administrator.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../helpers/stack.js';
-
-async function resubmit(payload: { action: string; body: [string, string][] }) {
-  const res = await fetch(payload.action, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(payload.body).toString(),
-  });
-  return { status: res.status, body: await res.text() };
-}
+import { resubmit, type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OAuthServers } from '../../src/bitrix24/oauth-servers.js';
 import { Installer } from '../../src/installations/installer.js';
-import { type Stack, startStack } from '../helpers/stack.js';
+import { resubmit, type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -113,16 +113,6 @@ describe('install through the portal', () => {
     expect(placementsOf(stack).every((p) => p.handler.startsWith(stack.appUrl))).toBe(true);
   });
 });
-
-/** Posts the same install form again, as a browser reload does. */
-async function resubmit(payload: { action: string; body: [string, string][] }) {
-  const res = await fetch(payload.action, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(payload.body).toString(),
-  });
-  return { status: res.status, body: await res.text() };
-}
 
 describe('install failures', () => {
   let failing: Stack;

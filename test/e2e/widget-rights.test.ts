@@ -2,14 +2,12 @@
 // user whether they administer it; admin-only parts are not offered to anyone else, and the
 // server refuses them anyway.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../helpers/stack.js';
+import { type Stack, startInstalledStack } from '../helpers/stack.js';
 
 const MEMBER = 'b1a2b3c4';
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ emulator: { portals: [{ memberId: MEMBER }] } });
-  expect((await stack.emulator.installApp(MEMBER)).status).toBe(200);
-  stack.emulator.finishInstall(MEMBER);
+  stack = await startInstalledStack(MEMBER);
 });
 afterAll(async () => stack?.close());
 
@@ -37,7 +35,11 @@ describe('rights-aware settings widget', () => {
   });
 
   it('any other user is not offered them, and is told who is', async () => {
-    const res = await stack.emulator.openPlacement(MEMBER, { placement: 'LANDING_SETTINGS', userId: 2, lang: 'de' });
+    const res = await stack.emulator.openPlacement(MEMBER, {
+      placement: 'LANDING_SETTINGS',
+      userId: 2,
+      lang: 'de',
+    });
     expect(res.status).toBe(200);
     expect(res.body).not.toContain('value="trash"');
     expect(res.body).not.toContain('value="options"');
@@ -50,7 +52,12 @@ describe('rights-aware settings widget', () => {
   it("refuses a non-administrator's forged trash or options form with 403 and changes nothing", async () => {
     const page = await stack.emulator.openPlacement(MEMBER, { placement: 'LANDING_SETTINGS', userId: 2 });
     const siteId = Number(JSON.parse(page.payload.body.find(([k]) => k === 'PLACEMENT_OPTIONS')![1]).SITE_ID);
-    for (const fields of [{ action: 'trash', confirm: 'yes' }, { action: 'options', offer_catalog: 'yes' }, { action: 'restore' }]) {
+    const forms: Record<string, string>[] = [
+      { action: 'trash', confirm: 'yes' },
+      { action: 'options', offer_catalog: 'yes' },
+      { action: 'restore' },
+    ];
+    for (const fields of forms) {
       const res = await act(page.body, fields);
       expect(res.status).toBe(403);
       expect(res.body).toContain('data-code="admin_only"');
@@ -62,7 +69,10 @@ describe('rights-aware settings widget', () => {
   it('re-asks the portal: a context sealed for an administrator whose rights were taken is refused', async () => {
     const user = stack.emulator.issueTokens(MEMBER, 2);
     const page = await stack.emulator.openPlacement(MEMBER, { placement: 'LANDING_SETTINGS', userId: 2 });
-    const options = JSON.parse(page.payload.body.find(([k]) => k === 'PLACEMENT_OPTIONS')![1]) as Record<string, string>;
+    const options = JSON.parse(page.payload.body.find(([k]) => k === 'PLACEMENT_OPTIONS')![1]) as Record<
+      string,
+      string
+    >;
     const ctx = stack.app.pageContext.sign({
       memberId: MEMBER,
       placement: 'LANDING_SETTINGS',
@@ -76,6 +86,8 @@ describe('rights-aware settings widget', () => {
     const res = await act(`name="ctx" value="${ctx}"`, { action: 'trash', confirm: 'yes' });
     expect(res.status).toBe(403);
     expect(res.body).toContain('data-code="admin_only"');
-    expect(stack.emulator.inspect(MEMBER).sites.find((s) => s.id === Number(options.SITE_ID))?.deleted).toBe(false);
+    expect(stack.emulator.inspect(MEMBER).sites.find((s) => s.id === Number(options.SITE_ID))?.deleted).toBe(
+      false,
+    );
   });
 });

@@ -52,3 +52,22 @@ export async function startStack(
     },
   };
 }
+
+/** A stack with one portal on which the administrator installed the app and installFinish() ran. */
+export async function startInstalledStack(memberId: string): Promise<Stack> {
+  const stack = await startStack({ emulator: { portals: [{ memberId }] } });
+  const installed = await stack.emulator.installApp(memberId);
+  if (installed.status !== 200) throw new Error(`install on ${memberId} answered ${installed.status}`);
+  stack.emulator.finishInstall(memberId);
+  return stack;
+}
+
+/** Posts a form again, as a browser reload of that page does. */
+export async function resubmit(payload: { action: string; body: [string, string][] }) {
+  const res = await fetch(payload.action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(payload.body).toString(),
+  });
+  return { status: res.status, body: await res.text() };
+}

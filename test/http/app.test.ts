@@ -143,7 +143,7 @@ describe('buildApp', () => {
     expect(page.headers['content-security-policy']).toContain('frame-ancestors https://portal.bitrix24.de');
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.body).toContain('lang="de"');
-    expect(page.body).toContain('Fehler 400');
+    expect(page.body).toContain('Die Anfrage konnte nicht verarbeitet werden');
     await app.close();
   });
 

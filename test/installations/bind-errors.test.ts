@@ -4,14 +4,20 @@ import { describe, expect, it } from 'vitest';
 import { bitrix24Error } from '../../src/bitrix24/errors.js';
 import { type BatchCaller, syncBindings } from '../../src/installations/bind.js';
 
-const event = { kind: 'event' as const, code: 'ONAPPUNINSTALL', handler: 'https://app.example.com/events', title: null };
+const event = {
+  kind: 'event' as const,
+  code: 'ONAPPUNINSTALL',
+  handler: 'https://app.example.com/events',
+  title: null,
+};
 
 function refusingBind(code: string, description: string): BatchCaller {
   return {
     async batch(commands) {
       const errors: Record<string, ReturnType<typeof bitrix24Error>> = {};
       for (const name of Object.keys(commands)) {
-        if (name.startsWith('bind_')) errors[name] = bitrix24Error({ code, status: 400, description, method: 'event.bind' });
+        if (name.startsWith('bind_'))
+          errors[name] = bitrix24Error({ code, status: 400, description, method: 'event.bind' });
       }
       return { result: {}, errors };
     },

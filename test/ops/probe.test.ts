@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatProbe, probePortal } from '../../src/admin/probe.js';
 import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
+import { cliWithEnv } from './helpers.js';
 
 let emulator: EmulatorHandle;
 let webhook: string;
@@ -36,7 +37,12 @@ describe('probe', () => {
     const checks = await probePortal(webhook, { write: true });
     const failures = checks.filter((c) => c.outcome === 'differs' || c.outcome === 'failed');
     expect(failures).toEqual([]);
-    for (const step of ['syspage set → get', 'syspage clear → get', 'markDelete answer', 'landing.site.delete']) {
+    for (const step of [
+      'syspage set → get',
+      'syspage clear → get',
+      'markDelete answer',
+      'landing.site.delete',
+    ]) {
       expect(checks.find((c) => c.step === step)?.outcome, step).toBe('ok');
     }
     expect(emulator.inspect().sites).toHaveLength(sitesBefore);
@@ -62,5 +68,21 @@ describe('probe', () => {
     const checks = await probePortal('http://127.0.0.1:9/rest/1/secretcode123/');
     expect(checks.every((c) => c.outcome !== 'ok')).toBe(true);
     expect(formatProbe(checks).lines.join('\n')).not.toContain('secretcode123');
+  });
+});
+
+describe('npm run cli -- probe', () => {
+  it('prints one line per check and exits 0 against a portal that answers as expected', async () => {
+    const run = await cliWithEnv(['probe', '--webhook', webhook], {});
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^ok\s+user\.admin/m);
+    expect(run.stdout).toMatch(/^probe: \d+ ok, 0 differ, 0 failed, \d+ skipped$/m);
+  });
+
+  it('refuses anything but a webhook URL, without echoing it', async () => {
+    const run = await cliWithEnv(['probe', '--webhook', 'https://portal.example.com/secret-thing'], {});
+    expect(run.code).toBe(64);
+    expect(run.stderr).toContain('--webhook must be an incoming webhook URL');
+    expect(run.stderr).not.toContain('secret-thing');
   });
 });

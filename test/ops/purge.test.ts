@@ -36,7 +36,9 @@ describe('purge', () => {
   });
 
   it('the admin page offers purge for an uninstall_reported portal and deletes it on the click', async () => {
-    const page = await fetch(`${stack.appUrl}/admin`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const page = await fetch(`${stack.appUrl}/admin`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     const html = await page.text();
     expect(html).toContain('action="/admin/purge"');
     const res = await fetch(`${stack.appUrl}/admin/purge`, {

@@ -15,7 +15,7 @@ import {
   UnexpectedResponseError,
 } from '../../src/bitrix24/errors.js';
 import { translator } from '../../src/i18n.js';
-import { statePage } from '../../src/plugins/error-states.js';
+import { retryAfterSeconds, STATES, statePage } from '../../src/plugins/error-states.js';
 import { buildTestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -125,7 +125,7 @@ function page(html: string) {
     title: text(/<h1[^>]*>([^<]*)<\/h1>/),
     texts: [
       text(/<p class="card__text" data-state-message>([^<]*)<\/p>/),
-      text(/<p class="card__text card__hint"[^>]*>([^<]*)<\/p>/),
+      text(/<span data-state-detail[^>]*>([^<]*)<\/span>/),
     ].filter(Boolean),
     next: text(/<p class="card__text" data-state-next>([^<]*)<\/p>/),
     code: /<code>([^<]*)<\/code>/.exec(html)?.[1],
@@ -190,4 +190,110 @@ describe('the same failure on a JSON route', () => {
       expect(res.json()).toEqual({ error: code, message: full(error, code, sentence) });
     },
   );
+});
+
+const codeOf = (html: string) => /<code>([^<]*)<\/code>/.exec(html)?.[1];
+
+describe('state pages (issue #21)', () => {
+  it('every state has a heading and a "what next" in every language', () => {
+    const en = translator('en');
+    for (const state of STATES) {
+      for (const part of ['title', 'next']) {
+        const key = `state.${state}.${part}`;
+        expect(en(key), key).not.toBe(key);
+        for (const lang of ['ru', 'de']) {
+          const text = translator(lang)(key);
+          // Its own wording, not the English fallback, and no placeholder left but {seconds}.
+          expect(text, `${lang} ${key}`).not.toBe(en(key));
+          expect(text.replace('{seconds}', ''), `${lang} ${key}`).not.toMatch(/[{}]/);
+        }
+      }
+    }
+  });
+
+  it('a stale or forged page context: framed by the portal pinned for the member_id it names, if any', async () => {
+    const installation = await app.installations.save({
+      memberId: 'e0e0e0e0e0e0e0e0',
+      domain: 'pinned.example.com',
+      clientEndpoint: 'https://pinned.example.com/rest/',
+      status: 'active',
+    });
+    const sealed = (memberId: string, userAuthExpiresAt: number) =>
+      app.pageContext.sign({
+        memberId,
+        placement: 'LANDING_SETTINGS',
+        options: {},
+        lang: 'de',
+        userAuth: 'user-token',
+        userAuthExpiresAt,
+        userId: 2,
+      });
+    const act = (ctx: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/placements/settings/action',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ ctx, action: 'trash', DOMAIN: 'evil.example.com' }).toString(),
+      });
+    const pinned = /; frame-ancestors https:\/\/pinned\.example\.com$/;
+
+    const expired = await act(sealed(installation.memberId, Date.now() - 1000));
+    expect(expired.statusCode).toBe(403);
+    expect(expired.body).toContain('data-state="expired_context"');
+    expect(expired.headers['content-security-policy']).toMatch(pinned);
+
+    const fresh = sealed(installation.memberId, Date.now() + 60_000);
+    const forged = await act(`${fresh.slice(0, -4)}AAAA`);
+    expect(forged.statusCode).toBe(403);
+    expect(codeOf(forged.body)).toBe('invalid_context');
+    expect(forged.headers['content-security-policy']).toMatch(pinned);
+
+    // A member_id we never pinned (nor the DOMAIN beside it) lets nobody frame the page.
+    const unknown = await act(`0badc0de${fresh.slice(fresh.indexOf('.'))}`);
+    expect(codeOf(unknown.body)).toBe('invalid_context');
+    expect(unknown.headers['content-security-policy']).toMatch(/; frame-ancestors 'none'$/);
+  });
+
+  it('429: when to retry, as Retry-After for every caller and on the page', async () => {
+    const { app: limited } = await buildTestApp(testDb, { RATE_LIMIT_PER_PORTAL: '1' });
+    try {
+      const send = (url: string, memberId: string) =>
+        limited.inject({
+          method: 'POST',
+          url: `${url}?DOMAIN=portal.example.com&PROTOCOL=1&LANG=ru`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: `member_id=${memberId}`,
+        });
+      // JSON (events): the machine-readable code, and the per-portal limiter's wait as the header.
+      await send('/events', 'c1c1c1c1');
+      const json = await send('/events', 'c1c1c1c1');
+      expect(json.statusCode).toBe(429);
+      expect(json.json()).toMatchObject({ error: 'rate_limited' });
+      const wait = Number(json.headers['retry-after']);
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(60);
+
+      await send('/placements/settings', 'd2d2d2d2');
+      const page = await send('/placements/settings', 'd2d2d2d2');
+      expect(page.statusCode).toBe(429);
+      const seconds = Number(page.headers['retry-after']);
+      expect(page.body).toContain('data-state="rate_limited"');
+      expect(page.body).toContain(`data-retry-after="${seconds}"`);
+      expect(page.body).toContain(translator('ru')('state.rate_limited.next', { seconds }));
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('retryAfterSeconds', () => {
+  it('reads delta-seconds and HTTP dates, and nothing else', () => {
+    expect(retryAfterSeconds('42')).toBe(42);
+    expect(retryAfterSeconds(7)).toBe(7);
+    expect(retryAfterSeconds(['5'])).toBe(5);
+    expect(retryAfterSeconds(new Date(10_000).toUTCString(), 0)).toBe(10);
+    expect(retryAfterSeconds('soon')).toBeNull();
+    expect(retryAfterSeconds(undefined)).toBeNull();
+    expect(retryAfterSeconds(-1)).toBeNull();
+  });
 });

@@ -139,7 +139,8 @@ describe('a portal user who is not an administrator', () => {
     const planted = opened.payload.body.map(([k, v]): [string, string] =>
       k === 'APPLICATION_TOKEN' ? [k, ATTACKER_APP_TOKEN] : [k, v],
     );
-    if (!planted.some(([k]) => k === 'APPLICATION_TOKEN')) planted.push(['APPLICATION_TOKEN', ATTACKER_APP_TOKEN]);
+    if (!planted.some(([k]) => k === 'APPLICATION_TOKEN'))
+      planted.push(['APPLICATION_TOKEN', ATTACKER_APP_TOKEN]);
     const res = await post(opened.payload.action, new URLSearchParams(planted));
     expect(res.status).toBe(200);
     expect(await rows(stack.testDb)).toEqual(before);
@@ -178,7 +179,10 @@ describe('a portal user who is not an administrator', () => {
 describe('uninstall claims that cannot be proven', () => {
   it('with no stored application token and a refresh token that merely aged out: kept whole, marked uninstall_reported', async () => {
     const installation = (await stack.app.installations.find(MEMBER))!;
-    await stack.testDb.db.installation.update({ where: { id: installation.id }, data: { applicationToken: null } });
+    await stack.testDb.db.installation.update({
+      where: { id: installation.id },
+      data: { applicationToken: null },
+    });
     // Our tokens stop working while the app stays installed on the portal (a refresh token
     // unused for 180 days dies: OAuth answers invalid_grant, as for an uninstalled app).
     stack.emulator.state.revokeAppTokens(MEMBER, stack.emulator.apps[0]!.clientId);
