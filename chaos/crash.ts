@@ -239,8 +239,9 @@ async function stormPhase(
   });
 
   await emulator.call.expireTokens(exposed.map((p) => p.memberId));
-  // Per portal: each call's first try is refused (expired), one refresh, each call again.
-  const plan = planKill(rng, exposed.length * (2 * sizes.callsPerPortal + 1));
+  // Per portal at least one refresh and each call's app.info (refused tries come on top): the
+  // kill lands within the requests the storm surely makes.
+  const plan = planKill(rng, exposed.length * (sizes.callsPerPortal + 1));
   const base = await emulator.call.upstream();
   const started = performance.now();
   const stormAgent = agent();

@@ -414,6 +414,29 @@ describe.runIf(browserAvailable)('state pages in the editor', () => {
     });
   });
 
+  it('admin_only (de): a non-admin’s forged admin action is refused inside the widget, with a sentence', async () => {
+    await openEditor({ lang: 'de', user: ordinaryUser() });
+    const { frame, payload } = await openSettings();
+    await frame.waitForSelector('[data-site-title]');
+    await expectAccessible('settings widget (non-admin)');
+    const ctx = await frame.getAttribute('input[name="ctx"]', 'value');
+    const answered = ourAnswer('/placements/settings/action');
+    await submitIntoFrame(
+      `${stack.appUrl}/placements/settings/action`,
+      [
+        ['ctx', ctx!],
+        ['action', 'trash'],
+      ],
+      payload.iframeName,
+    );
+    expect((await answered).status()).toBe(403);
+    // Not a state page: the widget stays, with the refusal on top of it.
+    await frame.waitForSelector('[data-flash="error"][data-code="admin_only"]');
+    expect((await frame.textContent('[data-flash]'))?.trim()).toBe(translator('de')('errors.admin_only'));
+    expect(stack.emulator.inspect(MAIN).sites.every((site) => !site.deleted)).toBe(true);
+    await expectAccessible('admin_only');
+  });
+
   it('bad_request (en and de): a malformed widget POST', async () => {
     for (const lang of ['en', 'de']) {
       await openEditor({ lang });

@@ -1,7 +1,10 @@
 // Installs that are interrupted after the OAuth server has spent the posted refresh token, and
 // installations that lost their tokens: both finish or heal on the next visit of a portal
 // administrator, never by a non-administrator.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opsServices } from '../../src/admin/ops.js';
+import { installations } from '../../src/cli/commands/installations.js';
 import { resubmit, type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -85,5 +88,18 @@ describe('an installation that lost its tokens', () => {
     expect(info.CODE).toBe(stack.emulator.apps[0]!.clientId);
     const summary = (await stack.app.installations.summaries()).find((s) => s.memberId === member);
     expect(summary?.healCount).toBe(1);
+    // The operator sees it: `cli installations` counts the portals healed this way.
+    let printed = '';
+    const out = new Writable({
+      write: (chunk, _encoding, done) => {
+        printed += chunk.toString();
+        done();
+      },
+    });
+    await installations.run(
+      { ops: opsServices(stack.app), config: stack.config, io: { stdout: out, stderr: out } },
+      {},
+    );
+    expect(printed).toContain("healed by an administrator's visit: 1 of 1 portal(s)");
   });
 });

@@ -37,17 +37,19 @@ describe('installations', () => {
   it('lists every portal with status, token expiry and when its refresh token was renewed', async () => {
     const run = await cli(stack, ['installations']);
     expect(run.code).toBe(0);
-    const [header, ...rows] = run.stdout.trim().split('\n');
+    const [header, ...lines] = run.stdout.trim().split('\n');
     expect(header).toMatch(
-      /^MEMBER_ID\s+DOMAIN\s+STATUS\s+TOKEN_EXPIRES\s+REFRESH_TOKEN_RENEWED\s+LAST_ERROR$/,
+      /^MEMBER_ID\s+DOMAIN\s+STATUS\s+TOKEN_EXPIRES\s+REFRESH_TOKEN_RENEWED\s+HEALED\s+LAST_ERROR$/,
     );
+    expect(lines.at(-1)).toBe("healed by an administrator's visit: 0 of 3 portal(s)");
+    const rows = lines.slice(0, -1);
     expect(rows).toHaveLength(3);
     for (const memberId of MEMBER_IDS) {
       const row = rows.find((r) => r.startsWith(memberId))!;
       expect(row).toContain(stack.emulator.portal(memberId).domain);
       // Stored at install: renewed then, 0 days old.
       expect(row).toMatch(
-        / active +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(0d\) +-$/,
+        / active +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(0d\) +0 +-$/,
       );
     }
   });

@@ -135,6 +135,22 @@ describe('per-portal rate limit on every POST route', () => {
     },
   );
 
+  it('a member_id longer than 64 characters is not a portal: such requests are counted per address', async () => {
+    const { app } = await buildTestApp(testDb, { RATE_LIMIT_PER_PORTAL: '3', RATE_LIMIT_PER_IP: '1000' });
+    const statuses = async (length: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        // Each request names another made-up portal of this length.
+        const member = `${i}`.padEnd(length, 'x');
+        out.push((await app.inject(form('/events', ROUTES[7]![1](member)))).statusCode);
+      }
+      return out;
+    };
+    expect(await statuses(64)).not.toContain(429);
+    expect((await statuses(65))[3]).toBe(429);
+    await app.close();
+  });
+
   it('the per-address limit is exactly RATE_LIMIT_PER_IP and also covers the app page', async () => {
     const { app } = await buildTestApp(testDb, { RATE_LIMIT_PER_IP: '2', RATE_LIMIT_PER_PORTAL: '1000' });
     const statuses: number[] = [];

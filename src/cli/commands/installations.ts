@@ -8,7 +8,7 @@ export const installations: Command = {
   name: 'installations',
   usage: 'installations',
   summary:
-    'list every installation: member_id, domain, status, token expiry, when its refresh token was renewed (age in days; the keep-alive renews it before it dies), last error',
+    "list every installation: member_id, domain, status, token expiry, when its refresh token was renewed (age in days; the keep-alive renews it before it dies), how often an administrator's visit healed it, last error",
   portal: 'none',
   async run({ ops, io }) {
     const rows = await ops.store.summaries();
@@ -17,17 +17,20 @@ export const installations: Command = {
       return EXIT.ok;
     }
     const table = renderTable(
-      ['MEMBER_ID', 'DOMAIN', 'STATUS', 'TOKEN_EXPIRES', 'REFRESH_TOKEN_RENEWED', 'LAST_ERROR'],
+      ['MEMBER_ID', 'DOMAIN', 'STATUS', 'TOKEN_EXPIRES', 'REFRESH_TOKEN_RENEWED', 'HEALED', 'LAST_ERROR'],
       rows.map((r) => [
         r.memberId,
         r.domain,
         r.status,
         formatTime(r.tokenExpiresAt),
         renewed(r),
+        String(r.healCount),
         r.lastError ? `${formatTime(r.lastErrorAt)} ${clip(r.lastError)}` : '-',
       ]),
     );
     line(io.stdout, table);
+    const healed = rows.filter((r) => r.healCount > 0).length;
+    line(io.stdout, `healed by an administrator's visit: ${healed} of ${rows.length} portal(s)`);
     return EXIT.ok;
   },
 };
