@@ -94,12 +94,16 @@ async function installAll(
 /** Calls on one portal, one at a time, until a good or a terminal answer (or the limit). */
 async function probe(agent: Agent, app: AppProcess, token: string, memberId: string, from: number) {
   let last: Awaited<ReturnType<typeof adminCheck>> | null = null;
+  const answers: string[] = [];
   while (performance.now() - from < PROBE_LIMIT_MS) {
     last = await adminCheck(agent, app.url, token, memberId);
+    answers.push(
+      `${last.status === 200 ? last.outcome : `${last.status} ${last.code ?? ''}`.trim()} in ${(last.ms / 1000).toFixed(1)} s`,
+    );
     if (last.outcome !== 'other') break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { last, waitedMs: performance.now() - from };
+  return { last, waitedMs: performance.now() - from, answers };
 }
 
 export async function crashRound(
@@ -265,7 +269,8 @@ async function stormPhase(
   probes.forEach((r, i) => {
     if (r.last?.outcome === 'ok' && r.waitedMs > longestWaitMs) {
       longestWaitMs = r.waitedMs;
-      longestWaitPortal = exposed[i]!.memberId;
+      // Which portal, and the answers it got until the good one (one slow call, or many refusals).
+      longestWaitPortal = `${exposed[i]!.memberId} (${r.answers.join(', ')})`;
     }
   });
   const rows = await db.rows();

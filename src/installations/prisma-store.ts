@@ -126,7 +126,11 @@ export class PrismaInstallationStore implements InstallationStore {
     }));
   }
 
-  async save(input: InstallationInput, tokens?: TokenGrant, options: SaveOptions = {}): Promise<Installation> {
+  async save(
+    input: InstallationInput,
+    tokens?: TokenGrant,
+    options: SaveOptions = {},
+  ): Promise<Installation> {
     const fields = {
       domain: input.domain,
       clientEndpoint: input.clientEndpoint,

@@ -13,6 +13,7 @@ import { portalOrigin } from '../plugins/security-headers.js';
 import type { PageContextSigner } from './page-context.js';
 import { isBlockPlacement, isSettingsPlacement } from './registry.js';
 import type { UserTokenVerifier } from './user-verifier.js';
+import { VerifyingClient } from './verifying-client.js';
 
 /** The two widgets, and the app's own page (PLACEMENT=DEFAULT, opened from the app list). */
 export type WidgetKind = 'settings' | 'block' | 'app';
@@ -47,6 +48,12 @@ export interface WidgetContext<K extends WidgetKind = WidgetKind> {
   /** Signed context for this page's forms. */
   token: string;
 }
+
+/** A widget before its user is known: what a page's data loader needs. */
+export type WidgetBase<K extends WidgetKind = WidgetKind> = Omit<
+  WidgetContext<K>,
+  'userId' | 'admin' | 'token'
+>;
 
 export interface WidgetDeps {
   store: InstallationStore;
@@ -126,13 +133,18 @@ function originOf(installation: Installation): string {
   return origin;
 }
 
-/** From Bitrix24's placement POST (query + body). */
-export async function openWidget<K extends WidgetKind>(
+/**
+ * From Bitrix24's placement POST (query + body). With `preload`, a cold open (a token not yet
+ * verified) loads the page's data in the same batch request that verifies the token, and hands
+ * it back as `preloaded`: one round trip to the portal instead of two.
+ */
+export async function openWidget<K extends WidgetKind, V = never>(
   deps: WidgetDeps,
   kind: K,
   query: unknown,
   body: unknown,
-): Promise<WidgetContext<K>> {
+  preload?: (widget: WidgetBase<K>) => Promise<V>,
+): Promise<WidgetContext<K> & { preloaded?: V }> {
   const payload = parsePayload(placementPayloadSchema, mergeQueryAndBody(query, body), 'widget request');
   if (!placementMatches(kind, payload.PLACEMENT)) {
     throw new AppError(
@@ -187,8 +199,47 @@ export async function openWidget<K extends WidgetKind>(
     client ??= deps.clients.forUser(pinned, authId);
     return client;
   };
+  // No spread of an object with the client getter: spreading would build the client.
+  const fields = {
+    kind,
+    installation,
+    placement: payload.PLACEMENT,
+    options,
+    lang,
+    t: translator(lang),
+    origin: originOf(installation),
+  };
+  const base: WidgetBase<K> = {
+    ...fields,
+    get client() {
+      return userClient();
+    },
+  };
+  let preloaded: V | undefined;
+  let viewError: unknown;
+  const identifyWith =
+    preload &&
+    (async () => {
+      const verifying = new VerifyingClient(deps.clients.forUser(pinned, authId));
+      client = verifying.client;
+      try {
+        preloaded = await preload(base);
+      } catch (error) {
+        // The page's own failure, shown once the token is known good; a refused token
+        // rejects identity() below with the portal's verdict instead.
+        viewError = error;
+      }
+      return verifying.identity();
+    });
   // Only a token the pinned portal accepts is signed into the page's forms.
-  const user = await deps.verifier.verify(installation.memberId, authId, userAuthExpiresAt, userClient);
+  const user = await deps.verifier.verify(
+    installation.memberId,
+    authId,
+    userAuthExpiresAt,
+    userClient,
+    identifyWith,
+  );
+  if (viewError !== undefined) throw viewError;
   // The session key already names portal, AUTH_ID and (verified) user; the rest names the page.
   const reuseKey = `${user.sessionKey}\0${payload.PLACEMENT}\0${lang}\0${JSON.stringify(options)}`;
   const token = deps.signer.signReusable(
@@ -205,16 +256,11 @@ export async function openWidget<K extends WidgetKind>(
     reuseKey,
   );
   return {
-    kind,
-    installation,
-    placement: payload.PLACEMENT,
-    options,
-    lang,
-    t: translator(lang),
-    origin: originOf(installation),
+    ...fields,
     userId: user.userId,
     admin: user.admin,
     token,
+    ...(preloaded !== undefined && { preloaded }),
     get client() {
       return userClient();
     },

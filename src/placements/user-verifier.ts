@@ -5,7 +5,7 @@
 import { hash } from 'node:crypto';
 import { currentUser } from '../bitrix24/app-methods.js';
 import type { Bitrix24Client } from '../bitrix24/client.js';
-import { isBitrix24Error, UnexpectedResponseError } from '../bitrix24/errors.js';
+import { type Bitrix24Error, isBitrix24Error, UnexpectedResponseError } from '../bitrix24/errors.js';
 import { setBounded } from '../bounded-map.js';
 import { AppError } from '../errors.js';
 
@@ -23,14 +23,24 @@ interface Entry {
   until: number;
 }
 
-/** Who the token belongs to, in one batch request; an error of `me` is the token's verdict. */
-async function identify(client: Bitrix24Client): Promise<{ userId: number; admin: boolean }> {
-  const { result, errors } = await client.rest.batch({
-    me: { method: 'user.current', params: {} },
-    admin: { method: 'user.admin', params: {} },
-  });
-  if (errors.me) throw errors.me;
-  const me = currentUser.safeParse(result.me);
+export interface Identity {
+  userId: number;
+  admin: boolean;
+}
+
+/** The batch commands that say who a token belongs to (named so they never clash with a view's). */
+export const IDENTITY_COMMANDS = {
+  __me: { method: 'user.current', params: {} },
+  __admin: { method: 'user.admin', params: {} },
+} as const;
+
+/** Reads IDENTITY_COMMANDS' answers; an error of `__me` is the token's verdict. */
+export function readIdentity(
+  result: Record<string, unknown>,
+  errors: Record<string, Bitrix24Error>,
+): Identity {
+  if (errors.__me) throw errors.__me;
+  const me = currentUser.safeParse(result.__me);
   if (!me.success) {
     throw new UnexpectedResponseError({
       code: 'ERROR_UNEXPECTED_ANSWER',
@@ -40,7 +50,13 @@ async function identify(client: Bitrix24Client): Promise<{ userId: number; admin
     });
   }
   // Only a real `true` makes an administrator; an error or anything else does not.
-  return { userId: me.data.ID, admin: result.admin === true };
+  return { userId: me.data.ID, admin: result.__admin === true };
+}
+
+/** Who the token belongs to, in one batch request of its own. */
+export async function identify(client: Bitrix24Client): Promise<Identity> {
+  const { result, errors } = await client.rest.batch({ ...IDENTITY_COMMANDS });
+  return readIdentity(result, errors);
 }
 
 export class UserTokenVerifier {
@@ -61,6 +77,11 @@ export class UserTokenVerifier {
     expiresAt: number,
     /** Builds the user's client: a cache hit never needs one. */
     userClient: () => Bitrix24Client,
+    /**
+     * How to ask on a miss (default: a batch of its own). A cold widget open passes one that
+     * carries IDENTITY_COMMANDS in the view's own batch: one round trip for both.
+     */
+    identifyWith: () => Promise<Identity> = () => identify(userClient()),
   ): Promise<VerifiedUser> {
     // Keyed by a hash: the cache never holds a usable token.
     // crypto.hash: the one-shot form, cheaper than a Hash object on every widget open.
@@ -73,9 +94,9 @@ export class UserTokenVerifier {
       return { userId: hit.userId, admin: hit.admin, sessionKey: key };
     }
     if (hit) this.cache.delete(key);
-    let who: { userId: number; admin: boolean };
+    let who: Identity;
     try {
-      who = await identify(userClient());
+      who = await identifyWith();
     } catch (error) {
       if (isBitrix24Error(error) && (error.kind === 'auth' || error.kind === 'access')) {
         throw new AppError(

@@ -44,8 +44,18 @@ export class ViewCache {
     return this.entries.size;
   }
 
+  private keyOf(memberId: string, userId: number, what: string): string {
+    return `${memberId}\0${this.generations.get(memberId) ?? 0}\0${userId}\0${what}`;
+  }
+
+  /** Keeps a view loaded elsewhere (a cold open loads it with the verification of its user). */
+  put<T>(memberId: string, userId: number, what: string, value: T): T {
+    this.store(this.keyOf(memberId, userId, what), value);
+    return value;
+  }
+
   async get<T>(memberId: string, userId: number, what: string, load: () => Promise<T>): Promise<T> {
-    const key = `${memberId}\0${this.generations.get(memberId) ?? 0}\0${userId}\0${what}`;
+    const key = this.keyOf(memberId, userId, what);
     const hit = this.entries.get(key);
     const now = this.now();
     if (hit && hit.freshUntil > now) return hit.value as T;

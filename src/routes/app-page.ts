@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { type AppPageView, isPortalAdmin, loadAppPage } from '../placements/app-page.js';
-import { openWidget, resumeWidget, type WidgetContext } from '../placements/context.js';
+import { openWidget, resumeWidget, type WidgetBase, type WidgetContext } from '../placements/context.js';
 import { explainFailure, type Flash } from '../placements/messages.js';
 import { widgetDeps } from './placements.js';
 
@@ -15,8 +15,10 @@ const appPage: FastifyPluginAsync = async (app) => {
   const deps = widgetDeps(app);
   const html = { config: { html: true }, preHandler: app.portalRateLimit };
 
-  const load = (ctx: WidgetContext<'app'>) =>
-    loadAppPage(ctx.client, ctx.installation, app.installations, app.installer.desired(ctx.lang), ctx.admin);
+  /** `admin` unknown (a cold open): loaded as for an administrator, and dropped below if not. */
+  const load = (ctx: WidgetBase<'app'>, admin = true) =>
+    loadAppPage(ctx.client, ctx.installation, app.installations, app.installer.desired(ctx.lang), admin);
+  const nothingForUsers: AppPageView = { admin: false, state: null };
 
   function render(reply: FastifyReply, ctx: WidgetContext<'app'>, view: AppPageView, flash: Flash | null) {
     const data = { lang: ctx.lang, t: ctx.t, token: ctx.token, view, flash, action: APP_PAGE_ACTION };
@@ -28,8 +30,10 @@ const appPage: FastifyPluginAsync = async (app) => {
   );
 
   app.post('/', html, async (request, reply) => {
-    const ctx = await openWidget(deps, 'app', request.query, request.body);
-    return render(reply, ctx, await load(ctx), null);
+    // A cold open verifies the user in the same batch that reads the page's data.
+    const ctx = await openWidget(deps, 'app', request.query, request.body, (widget) => load(widget));
+    const view = !ctx.admin ? nothingForUsers : (ctx.preloaded ?? (await load(ctx)));
+    return render(reply, ctx, view, null);
   });
 
   app.post(APP_PAGE_ACTION, html, async (request, reply) => {
@@ -38,7 +42,7 @@ const appPage: FastifyPluginAsync = async (app) => {
     // Asked afresh: the page's forms are signed for a user, not for their rights.
     if (action !== 'resync' || !(ctx.admin && (await isPortalAdmin(ctx.client)))) {
       const refused: Flash = { kind: 'error', code: 'admin_only', text: ctx.t('errors.admin_only') };
-      return render(reply.code(403), ctx, await load(ctx), refused);
+      return render(reply.code(403), ctx, ctx.admin ? await load(ctx) : nothingForUsers, refused);
     }
     let flash: Flash;
     try {
@@ -54,7 +58,7 @@ const appPage: FastifyPluginAsync = async (app) => {
       flash = explainFailure(error, ctx.t);
     }
     app.viewCache.invalidate(ctx.installation.memberId);
-    return render(reply, ctx, await load(ctx), flash);
+    return render(reply, ctx, await load(ctx, ctx.admin), flash);
   });
 };
 

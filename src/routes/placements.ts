@@ -1,7 +1,13 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { isPortalAdmin } from '../placements/app-page.js';
 import { type BlockView, loadBlock, runBlockAction } from '../placements/block.js';
-import { openWidget, resumeWidget, type WidgetContext, type WidgetDeps } from '../placements/context.js';
+import {
+  openWidget,
+  resumeWidget,
+  type WidgetBase,
+  type WidgetContext,
+  type WidgetDeps,
+} from '../placements/context.js';
 import type { Flash } from '../placements/messages.js';
 import { BLOCK_PATH, SETTINGS_PATH } from '../placements/registry.js';
 import {
@@ -33,10 +39,10 @@ const placements: FastifyPluginAsync = async (app) => {
   const deps = widgetDeps(app);
   const html = { config: { html: true }, preHandler: app.portalRateLimit };
 
-  const settingsView = (ctx: WidgetContext<'settings'>): Promise<SettingsView> =>
+  const settingsView = (ctx: WidgetBase<'settings'>): Promise<SettingsView> =>
     loadSettings(ctx.client, Number(ctx.options.SITE_ID), app.installations, ctx.installation.id);
 
-  const blockView = async (ctx: WidgetContext<'block'>): Promise<BlockView> => {
+  const blockView = async (ctx: WidgetBase<'block'>): Promise<BlockView> => {
     const options = await app.installations.getOptions(ctx.installation.id);
     return loadBlock(ctx.client, ctx.options, options[OFFERED_TYPES_OPTION]);
   };
@@ -62,21 +68,27 @@ const placements: FastifyPluginAsync = async (app) => {
     return reply.allowFraming(ctx.origin).view(ctx.kind, data);
   }
 
-  /** What the user sees, from the view cache (a reopen within seconds costs the portal nothing). */
-  const cachedSettings = (ctx: WidgetContext<'settings'>) =>
-    app.viewCache.get(ctx.installation.memberId, ctx.userId, `settings:${ctx.options.SITE_ID}`, () =>
-      settingsView(ctx),
-    );
-  const cachedBlock = (ctx: WidgetContext<'block'>) =>
-    app.viewCache.get(
-      ctx.installation.memberId,
-      ctx.userId,
-      `block:${ctx.options.LID}:${ctx.options.ID}`,
-      () => blockView(ctx),
-    );
+  /**
+   * What the user sees, from the view cache (a reopen within seconds costs the portal nothing),
+   * or, on a cold open, as loaded together with the user's verification.
+   */
+  function viewOf<K extends 'settings' | 'block', V>(
+    ctx: WidgetContext<K> & { preloaded?: V },
+    what: string,
+    load: () => Promise<V>,
+  ): Promise<V> {
+    const { memberId } = ctx.installation;
+    if (ctx.preloaded !== undefined)
+      return Promise.resolve(app.viewCache.put(memberId, ctx.userId, what, ctx.preloaded));
+    return app.viewCache.get(memberId, ctx.userId, what, load);
+  }
+  const cachedSettings = (ctx: WidgetContext<'settings'> & { preloaded?: SettingsView }) =>
+    viewOf(ctx, `settings:${ctx.options.SITE_ID}`, () => settingsView(ctx));
+  const cachedBlock = (ctx: WidgetContext<'block'> & { preloaded?: BlockView }) =>
+    viewOf(ctx, `block:${ctx.options.LID}:${ctx.options.ID}`, () => blockView(ctx));
 
   app.post(SETTINGS_PATH, html, async (request, reply) => {
-    const ctx = await openWidget(deps, 'settings', request.query, request.body);
+    const ctx = await openWidget(deps, 'settings', request.query, request.body, settingsView);
     return render(reply, ctx, await cachedSettings(ctx), null);
   });
 
@@ -101,7 +113,7 @@ const placements: FastifyPluginAsync = async (app) => {
   });
 
   app.post(BLOCK_PATH, html, async (request, reply) => {
-    const ctx = await openWidget(deps, 'block', request.query, request.body);
+    const ctx = await openWidget(deps, 'block', request.query, request.body, blockView);
     return render(reply, ctx, await cachedBlock(ctx), null);
   });
 

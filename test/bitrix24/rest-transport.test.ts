@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { sendRestRequest } from '../../src/bitrix24/rest-transport.js';
 
 const answer = (status: number, body: unknown) => async () => new Response(JSON.stringify(body), { status });
-const request = { endpoint: 'https://portal.example.com/rest/', method: 'app.info', params: {}, accessToken: 'token123', timeoutMs: 1000 };
+const request = {
+  endpoint: 'https://portal.example.com/rest/',
+  method: 'app.info',
+  params: {},
+  accessToken: 'token123',
+  timeoutMs: 1000,
+};
 
 describe('sendRestRequest errors', () => {
   it('keeps the description of an error whose code is empty (_includes/error-info.md)', async () => {

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 const tmp = mkdtempSync(join(tmpdir(), 'server-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -15,7 +14,9 @@ function run(env: Record<string, string>): {
   child: ChildProcess;
   done: Promise<{ code: number | null; output: string }>;
 } {
-  const child = spawn(tsx, ['src/server.ts'], {
+  // node itself with tsx's loader, not the tsx wrapper: a signal reaches the server directly
+  // (the wrapper's signal relay lost SIGTERM under load and exited 143).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: 'pipe',
   });

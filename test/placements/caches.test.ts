@@ -23,7 +23,7 @@ function manualClock(start = 1_000_000) {
 
 /**
  * A user client answering the verifier's one batch (user.current and user.admin) with user `id`
- * (or with `me` failing as the thrown error does), counting the requests.
+ * (or with `__me` failing as the thrown error does), counting the requests.
  */
 function users(answer: () => number, admin = false) {
   const calls = { count: 0 };
@@ -33,9 +33,9 @@ function users(answer: () => number, admin = false) {
         batch: async () => {
           calls.count += 1;
           try {
-            return { result: { me: { ID: String(answer()) }, admin }, errors: {} };
+            return { result: { __me: { ID: String(answer()) }, __admin: admin }, errors: {} };
           } catch (error) {
-            return { result: {}, errors: { me: error } };
+            return { result: {}, errors: { __me: error } };
           }
         },
       },
