@@ -20,6 +20,7 @@ export default defineConfig({
       'test/bitrix24/redact.test.ts',
       'test/bitrix24/tokens.test.ts',
       'test/placements/caches.test.ts',
+      'test/placements/page-context.test.ts',
       'test/installations/terminal.test.ts',
       'test/installations/store.test.ts',
       'test/e2e/install.test.ts',

@@ -128,7 +128,7 @@ const UNCONFIRMED_ADDRESS_MS = 5 * 60_000;
 
 export class Installer {
   private readonly now: () => number;
-  /** `member_id\0domain` → until when that address stays refused (bounds forced refreshes). */
+  /** member_id → until when no page's address is confirmed again (bounds forced refreshes). */
   private readonly unconfirmed = new Map<string, number>();
 
   constructor(private readonly deps: InstallerDeps) {
@@ -282,15 +282,20 @@ export class Installer {
    * A page names another address than the pinned one. Believed only when the OAuth server,
    * asked with this installation's own refresh token, names that address for its member_id
    * (the refresh re-pins through `repin`). Returns the re-pinned installation, or null.
+   * At most one such refresh per portal every UNCONFIRMED_ADDRESS_MS, whatever address a page
+   * names: forged pages naming ever new addresses cannot make us rotate a portal's tokens. A
+   * real rename is also re-pinned by the next ordinary refresh of its tokens.
    */
   async confirmAddress(installation: Installation, domain: string): Promise<Installation | null> {
-    const key = `${installation.memberId}\0${domain}`;
     const now = this.now();
-    if ((this.unconfirmed.get(key) ?? 0) > now || !this.deps.refreshNow) return null;
+    if ((this.unconfirmed.get(installation.memberId) ?? 0) > now || !this.deps.refreshNow) return null;
+    setBounded(this.unconfirmed, installation.memberId, now + UNCONFIRMED_ADDRESS_MS, 10_000);
     await this.deps.refreshNow(installation.id);
     const current = await this.deps.store.find(installation.memberId);
-    if (current && current.domain === domain) return current;
-    setBounded(this.unconfirmed, key, now + UNCONFIRMED_ADDRESS_MS, 10_000);
+    if (current && current.domain === domain) {
+      this.unconfirmed.delete(installation.memberId);
+      return current;
+    }
     this.deps.log.warn(
       { memberId: installation.memberId },
       'page refused: the OAuth server does not confirm its address',
