@@ -123,7 +123,7 @@ const portalMismatch = () =>
     'The install tokens belong to a different portal than the request names.',
   );
 
-/** How long an address the OAuth server did not confirm is refused without asking again. */
+/** After a page named another address, how long the OAuth server is not asked about this portal again. */
 const UNCONFIRMED_ADDRESS_MS = 5 * 60_000;
 
 export class Installer {
