@@ -151,7 +151,11 @@ export class PrismaInstallationStore implements InstallationStore {
         update: { ...fields, ...healed },
       });
       if (options.completesPending !== undefined) {
-        await tx.pendingInstall.deleteMany({ where: { grantHash: options.completesPending } });
+        // This install's pending grant, and any abandoned ones (the admin never came back).
+        const weekAgo = new Date(Date.now() - 7 * 86_400_000);
+        await tx.pendingInstall.deleteMany({
+          where: { OR: [{ grantHash: options.completesPending }, { createdAt: { lt: weekAgo } }] },
+        });
       }
       if (tokens) {
         // refreshedAt: when the stored refresh token was received (the keep-alive ages it from here).
@@ -306,12 +310,12 @@ export class PrismaInstallationStore implements InstallationStore {
       scope: rest.scope,
       ...this.sealedTokens(rest),
     };
-    const weekAgo = new Date(Date.now() - 7 * 86_400_000);
-    await this.db.$transaction([
-      // Abandoned installs (the admin never came back) are not kept forever.
-      this.db.pendingInstall.deleteMany({ where: { createdAt: { lt: weekAgo } } }),
-      this.db.pendingInstall.upsert({ where: { grantHash }, create: { grantHash, ...data }, update: data }),
-    ]);
+    // One statement: this write is all that stands between the OAuth answer and its record.
+    await this.db.pendingInstall.upsert({
+      where: { grantHash },
+      create: { grantHash, ...data },
+      update: data,
+    });
   }
 
   async findPendingInstall(grantHash: string): Promise<PendingInstall | null> {

@@ -54,7 +54,7 @@ export interface PendingInstall extends TokenGrant {
 
 /** How `save` completes an install: a pending grant it consumes, a heal it counts. */
 export interface SaveOptions {
-  /** Deletes this pending install in the same transaction (see PendingInstall). */
+  /** Deletes this pending install, and any older than a week, in the same transaction (see PendingInstall). */
   completesPending?: string;
   /** The tokens came from an administrator's visit that restored a lost installation. */
   healed?: boolean;
@@ -165,7 +165,7 @@ export interface InstallationStore {
   /** Forgets the portal entirely (uninstall with CLEAN=1, or an operator's purge). */
   delete(id: number): Promise<void>;
 
-  /** Records (or replaces) a pending install; also drops pending installs older than a week. */
+  /** Records (or replaces) a pending install (one statement); completed installs drop week-old ones. */
   savePendingInstall(pending: PendingInstall): Promise<void>;
   findPendingInstall(grantHash: string): Promise<PendingInstall | null>;
   deletePendingInstall(grantHash: string): Promise<void>;

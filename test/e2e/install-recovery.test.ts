@@ -23,6 +23,18 @@ describe('an install interrupted after the OAuth server answered', () => {
     expect(await stack.testDb.db.pendingInstall.count({ where: { memberId: 'c0ffee01' } })).toBe(1);
 
     stack.emulator.faults.reset();
+    // An install abandoned a week ago: the next completed install drops it.
+    await stack.testDb.db.pendingInstall.create({
+      data: {
+        grantHash: 'abandoned',
+        memberId: 'c0ffee99',
+        clientEndpoint: 'https://gone.example.com/rest/',
+        accessToken: 'sealed-a',
+        refreshToken: 'sealed-r',
+        expiresAt: new Date(),
+        createdAt: new Date(Date.now() - 8 * 86_400_000),
+      },
+    });
     const refreshesBefore = stack.emulator.stats.portal('c0ffee01').refreshRequests;
     const reload = await resubmit(first.payload);
     expect(reload.status).toBe(200);
@@ -31,7 +43,7 @@ describe('an install interrupted after the OAuth server answered', () => {
     expect(installation?.applicationToken).toBe(
       first.payload.body.find(([k]) => k === 'APPLICATION_TOKEN')?.[1] ?? null,
     );
-    // Consumed with the install, in the same transaction.
+    // Consumed with the install, in the same transaction, with the abandoned one.
     expect(await stack.testDb.db.pendingInstall.count()).toBe(0);
     // The stored pair is the one the OAuth server issued before the interruption, and it works.
     const info = await stack.app.clients.forInstallation(installation!).app.info(undefined);
