@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { EmulatorContext, PortalOf } from './context.js';
 import { registerOAuthAuthorize, registerOAuthToken } from './oauth.js';
+import { registerOAuthAppInfo } from './oauth-app-info.js';
 import { registerEditor } from './pages/editor.js';
 import { parsePhpQuery } from './params.js';
 import { registerRest } from './rest.js';
@@ -47,10 +48,11 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
   return addr.port;
 }
 
-/** The oauth.bitrix.info stand-in: /oauth/token/. */
+/** The oauth.bitrix.info stand-in: /oauth/token/ and its own /rest/app.info. */
 export async function startOAuthServer(ctx: EmulatorContext, port: number): Promise<FastifyInstance> {
   const app = createApp();
   registerOAuthToken(app, ctx);
+  registerOAuthAppInfo(app, ctx);
   ctx.oauthPort = await listen(app, ctx.host, port);
   return app;
 }

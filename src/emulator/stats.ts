@@ -4,6 +4,8 @@ export interface PortalStats {
   restByMethod: Record<string, number>;
   refreshRequests: number;
   refreshFailures: number;
+  /** The OAuth server's app.info asked about a token of this portal. */
+  appInfoRequests: number;
   codeGrants: number;
   responses503: number;
   rateLimited: number;
@@ -20,6 +22,8 @@ export interface StatsData {
     refreshFailures: number;
     codeGrants: number;
     failures: number;
+    /** The OAuth server's own app.info (token inspection; also counted in `requests`). */
+    appInfoRequests: number;
   };
   portals: Record<string, PortalStats>;
   responses503: number;
@@ -30,6 +34,7 @@ const emptyPortal = (): PortalStats => ({
   restByMethod: {},
   refreshRequests: 0,
   refreshFailures: 0,
+  appInfoRequests: 0,
   codeGrants: 0,
   responses503: 0,
   rateLimited: 0,
@@ -43,7 +48,14 @@ export class Stats {
 
   static empty(): StatsData {
     return {
-      oauth: { requests: 0, refreshRequests: 0, refreshFailures: 0, codeGrants: 0, failures: 0 },
+      oauth: {
+        requests: 0,
+        refreshRequests: 0,
+        refreshFailures: 0,
+        codeGrants: 0,
+        failures: 0,
+        appInfoRequests: 0,
+      },
       portals: {},
       responses503: 0,
     };

@@ -1,21 +1,25 @@
 // Install (the UI install POST and the ONAPPINSTALL event) as plain domain code. Tokens from a
-// request are believed only after Bitrix24's OAuth server confirms them (a refresh with our
-// client secret succeeds only for genuine tokens and names the portal authoritatively), and an
-// install is accepted only from a portal administrator (user.admin with the confirmed token):
-// every widget user holds a genuine AUTH_ID/REFRESH_ID pair of their own.
+// request are believed only after Bitrix24's OAuth server confirms them, and an install is
+// accepted only from a portal administrator (user.admin with the confirmed token): every
+// widget user holds a genuine AUTH_ID/REFRESH_ID pair of their own.
 //
-// The confirming refresh spends the posted refresh token. Its answer is written at once as a
-// pending install, before the administrator check, so that a crash or a reload of the install
-// page finishes the install from there instead of losing the portal.
+// The OAuth server confirms the posted access token without spending anything (its own
+// app.info names the token's app, member_id and domain: token-inspect.ts); the posted pair is
+// stored as received and first refreshed when it expires. A crash before the install is stored
+// leaves the posted tokens unused, so a reload of the install page finishes it.
+// Only when that answer is unavailable (the access token expired, the server does not say) is
+// the pair confirmed by a refresh, which spends the posted refresh token; its answer is then
+// written at once as a pending install, which a reload resumes.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isBitrix24Error } from '../bitrix24/errors.js';
-import type { OAuthServers } from '../bitrix24/oauth-servers.js';
+import { OAuthServers } from '../bitrix24/oauth-servers.js';
 import { setBounded } from '../bounded-map.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { type DesiredBinding, desiredBindings } from '../placements/registry.js';
 import { type BatchCaller, type BindReport, syncBindings } from './bind.js';
+import type { TokenOwner } from './token-inspect.js';
 import type { Installation, InstallationStore, PendingInstall, TokenGrant } from './types.js';
 
 /** What the OAuth server says about a refresh token it accepted. */
@@ -32,6 +36,11 @@ export interface OAuthExchange {
    * Bitrix24Error (`invalid_grant`...) when the server refuses.
    */
   refresh(refreshToken: string, oauthBase: string): Promise<VerifiedGrant>;
+  /**
+   * Asks the OAuth server `oauthBase` whose `accessToken` this is, spending nothing; null when
+   * its answer does not say. Throws a Bitrix24Error when it refuses the token.
+   */
+  inspect(accessToken: string, oauthBase: string): Promise<TokenOwner | null>;
 }
 
 /** Where a confirmed token is asked whether its user administers the portal. */
@@ -46,6 +55,12 @@ export interface InstallRequest {
   protocol: 'http' | 'https';
   lang: string;
   refreshToken: string;
+  /** AUTH_ID / auth[access_token]: confirmed with the OAuth server, which spends nothing. */
+  accessToken?: string | null;
+  /** Seconds the access token has left (AUTH_EXPIRES; in events, derived from auth[expires]). */
+  expiresInSeconds?: number | null;
+  /** APPLICATION_SCOPE / auth[scope], as the portal posted it (informational). */
+  scope?: string | null;
   /** Set only from the install POST / ONAPPINSTALL; stored only after the admin check passed. */
   applicationToken?: string | null;
   /** SERVER_ENDPOINT / auth[server_endpoint]: the portal's OAuth server, checked against the allowlist. */
@@ -56,6 +71,8 @@ export interface InstallRequest {
 export interface HealRequest {
   accessToken: string;
   refreshToken: string;
+  /** AUTH_EXPIRES of the visit. */
+  expiresInSeconds: number;
 }
 
 /**
@@ -81,7 +98,9 @@ export interface InstallerDeps {
   admin: AdminCheck;
   /** A REST client acting with the installation's stored tokens. */
   clientFor(installation: Installation): BatchCaller;
-  config: Pick<Config, 'publicUrl'> & { bitrix24: Pick<Config['bitrix24'], 'allowHttp' | 'blockCodes'> };
+  config: Pick<Config, 'publicUrl'> & {
+    bitrix24: Pick<Config['bitrix24'], 'allowHttp' | 'blockCodes' | 'clientId'>;
+  };
   log: Logger;
   now?: () => number;
   /** Refreshes the installation's tokens now (TokenManager.refreshNow): the answer names its endpoint. */
@@ -101,6 +120,9 @@ const RELOADABLE = new Set(['new', 'active']);
 const PENDING_RENEW_MS = 60_000;
 
 type Verification = { kind: 'grant'; grant: VerifiedGrant; grantHash: string } | { kind: 'reload' };
+
+/** Used when a posted access token's lifetime is unknown: the install finishes well within it. */
+const DEFAULT_TOKEN_SECONDS = 3600;
 
 const notVerified = () =>
   new AppError(
@@ -206,8 +228,8 @@ export class Installer {
   /**
    * Self-healing: an installation that lost its tokens (needs_reinstall) takes those of a
    * portal administrator who opens one of its pages. The administrator check runs first with
-   * the posted access token, so a non-administrator's refresh token is never spent; the
-   * refreshed pair is then confirmed by the OAuth server and checked again before it is stored.
+   * the posted access token on the pinned endpoint; the OAuth server then confirms the pair
+   * (its word on the access token, spending nothing; else a refresh, checked again).
    * Returns the revived installation, or null when this visitor cannot heal it.
    */
   async heal(installation: Installation, request: HealRequest): Promise<Healed | null> {
@@ -216,18 +238,31 @@ export class Installer {
     const target = { memberId: installation.memberId, clientEndpoint: installation.clientEndpoint };
     if (!(await this.isAdminQuietly(target, request.accessToken))) return null;
     const oauthBase = this.deps.servers.resolve(installation.serverEndpoint);
-    let grant: VerifiedGrant;
-    try {
-      grant = await this.deps.oauth.refresh(request.refreshToken, oauthBase);
-    } catch (error) {
-      if (isBitrix24Error(error) && (error.kind === 'reinstall' || error.kind === 'auth')) return null;
-      throw error;
+    const owner = await this.ownerOf(request.accessToken, oauthBase);
+    let grant: VerifiedGrant | null;
+    if (owner) {
+      const ours =
+        owner.clientId === this.deps.config.bitrix24.clientId &&
+        owner.memberId === installation.memberId &&
+        owner.domain === installation.domain;
+      if (!ours) {
+        log.warn({ memberId: installation.memberId }, 'heal refused: tokens belong to another portal or app');
+        return null;
+      }
+      grant = {
+        accessToken: request.accessToken,
+        refreshToken: request.refreshToken,
+        expiresAt: new Date(this.now() + request.expiresInSeconds * 1000),
+        userId: null,
+        memberId: installation.memberId,
+        clientEndpoint: installation.clientEndpoint,
+        serverEndpoint: OAuthServers.endpointOf(oauthBase),
+        scope: null,
+      };
+    } else {
+      grant = await this.healByRefresh(installation, request, oauthBase);
+      if (!grant) return null;
     }
-    if (grant.memberId !== installation.memberId || hostOf(grant.clientEndpoint) !== installation.domain) {
-      log.warn({ memberId: installation.memberId }, 'heal refused: tokens belong to another portal');
-      return null;
-    }
-    if (!(await this.isAdminQuietly(grant, grant.accessToken))) return null;
     const healed = await store.save(
       {
         memberId: installation.memberId,
@@ -250,6 +285,29 @@ export class Installer {
       accessToken: grant.accessToken,
       expiresAt: grant.expiresAt,
     };
+  }
+
+  /** The older way to confirm a healing pair: spend it, check the answer and the new token again. */
+  private async healByRefresh(
+    installation: Installation,
+    request: HealRequest,
+    oauthBase: string,
+  ): Promise<VerifiedGrant | null> {
+    let grant: VerifiedGrant;
+    try {
+      grant = await this.deps.oauth.refresh(request.refreshToken, oauthBase);
+    } catch (error) {
+      if (isBitrix24Error(error) && (error.kind === 'reinstall' || error.kind === 'auth')) return null;
+      throw error;
+    }
+    if (grant.memberId !== installation.memberId || hostOf(grant.clientEndpoint) !== installation.domain) {
+      this.deps.log.warn(
+        { memberId: installation.memberId },
+        'heal refused: tokens belong to another portal',
+      );
+      return null;
+    }
+    return (await this.isAdminQuietly(grant, grant.accessToken)) ? grant : null;
   }
 
   /**
@@ -318,8 +376,15 @@ export class Installer {
    */
   private async verify(request: InstallRequest, existing: Installation | null): Promise<Verification> {
     const grantHash = sha256(request.refreshToken);
-    // Before anything is sent: a server off the allowlist never sees our client secret.
+    // A reload of an install page already stored: the administrator's own refresh token names
+    // it (only its hash is kept, and nobody else holds the token). Nothing new to store or ask.
+    if (existing && RELOADABLE.has(existing.status) && sameHash(existing.installGrantHash, grantHash)) {
+      return { kind: 'reload' };
+    }
+    // Before anything is sent: a server off the allowlist never sees our tokens or client secret.
     const oauthBase = this.deps.servers.resolve(request.serverEndpoint);
+    const inspected = request.accessToken ? await this.inspectInstall(request, oauthBase) : null;
+    if (inspected) return { kind: 'grant', grant: inspected, grantHash };
     let grant: VerifiedGrant;
     try {
       grant = await this.deps.oauth.refresh(request.refreshToken, oauthBase);
@@ -328,9 +393,6 @@ export class Installer {
         const pending = await this.deps.store.findPendingInstall(grantHash);
         if (pending && pending.memberId === request.memberId) {
           return { kind: 'grant', grant: await this.resume(pending), grantHash };
-        }
-        if (existing && RELOADABLE.has(existing.status) && sameHash(existing.installGrantHash, grantHash)) {
-          return { kind: 'reload' };
         }
       }
       if (isBitrix24Error(error) && (error.kind === 'reinstall' || error.kind === 'auth')) {
@@ -352,6 +414,50 @@ export class Installer {
     // Nothing but this write stands between the OAuth answer and a record of it.
     await this.deps.store.savePendingInstall(pendingOf(grantHash, grant));
     return { kind: 'grant', grant, grantHash };
+  }
+
+  /**
+   * The posted pair, confirmed by the OAuth server's word on the access token (nothing spent),
+   * or null when that word is unavailable (token expired or unknown to it, or an answer that
+   * does not name the owner): the refresh check decides then.
+   */
+  private async inspectInstall(request: InstallRequest, oauthBase: string): Promise<VerifiedGrant | null> {
+    const accessToken = request.accessToken!;
+    const owner = await this.ownerOf(accessToken, oauthBase);
+    if (!owner) return null;
+    if (owner.clientId !== this.deps.config.bitrix24.clientId) {
+      this.deps.log.warn({ memberId: request.memberId }, 'install refused: the token belongs to another app');
+      throw notVerified();
+    }
+    if (owner.memberId !== request.memberId || owner.domain !== request.domain) {
+      this.deps.log.warn(
+        { memberId: request.memberId, domain: request.domain },
+        'install refused: tokens belong to another portal',
+      );
+      throw portalMismatch();
+    }
+    return {
+      accessToken,
+      refreshToken: request.refreshToken,
+      expiresAt: new Date(this.now() + (request.expiresInSeconds ?? DEFAULT_TOKEN_SECONDS) * 1000),
+      userId: null,
+      memberId: owner.memberId,
+      clientEndpoint: `${request.protocol}://${owner.domain}/rest/`,
+      serverEndpoint: OAuthServers.endpointOf(oauthBase),
+      scope: request.scope ?? null,
+    };
+  }
+
+  /** The OAuth server's word on a token; null when it refuses the token or does not say. */
+  private async ownerOf(accessToken: string, oauthBase: string): Promise<TokenOwner | null> {
+    try {
+      return await this.deps.oauth.inspect(accessToken, oauthBase);
+    } catch (error) {
+      // Unreachable or overloaded: the caller's request fails and may be repeated. Any other
+      // refusal (expired, unknown token, no such method) leaves the decision to the refresh check.
+      if (!isBitrix24Error(error) || error.kind === 'transient' || error.kind === 'rate_limit') throw error;
+      return null;
+    }
   }
 
   /** A pending grant found again; its access token is renewed first when it is about to end. */

@@ -63,7 +63,7 @@ export interface WidgetDeps {
    */
   heal?(
     installation: Installation,
-    tokens: { accessToken: string; refreshToken: string },
+    tokens: { accessToken: string; refreshToken: string; expiresInSeconds: number },
   ): Promise<Healed | null>;
   /** A page naming another address: the re-pinned installation if the OAuth server confirms it (Installer.confirmAddress). */
   confirmAddress?(installation: Installation, domain: string): Promise<Installation | null>;
@@ -171,7 +171,11 @@ export async function openWidget<K extends WidgetKind, V = never>(
     payload.REFRESH_ID !== undefined &&
     deps.heal
   ) {
-    const healed = await deps.heal(installation, { accessToken: authId, refreshToken: payload.REFRESH_ID });
+    const healed = await deps.heal(installation, {
+      accessToken: authId,
+      refreshToken: payload.REFRESH_ID,
+      expiresInSeconds: payload.AUTH_EXPIRES,
+    });
     if (healed) {
       // The administrator's pair now belongs to the installation; this page acts with its new access token.
       ({ installation, accessToken: authId } = healed);

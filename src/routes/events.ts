@@ -31,6 +31,9 @@ const events: FastifyPluginAsync = async (app) => {
           protocol: (auth.client_endpoint ?? '').startsWith('http://') ? 'http' : 'https',
           lang: resolveLang(typeof event.data.LANGUAGE_ID === 'string' ? event.data.LANGUAGE_ID : 'en'),
           refreshToken: auth.refresh_token,
+          accessToken: auth.access_token ?? null,
+          expiresInSeconds: auth.expires_in ?? null,
+          scope: auth.scope ?? null,
           applicationToken: auth.application_token,
           serverEndpoint: auth.server_endpoint ?? null,
         });

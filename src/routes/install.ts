@@ -23,6 +23,9 @@ const install: FastifyPluginAsync = async (app) => {
         protocol: payload.PROTOCOL,
         lang,
         refreshToken: payload.REFRESH_ID,
+        accessToken: payload.AUTH_ID,
+        expiresInSeconds: payload.AUTH_EXPIRES,
+        scope: payload.APPLICATION_SCOPE ?? null,
         applicationToken: payload.APPLICATION_TOKEN ?? null,
         serverEndpoint: payload.SERVER_ENDPOINT ?? null,
       });

@@ -34,8 +34,9 @@ describe('install through the portal', () => {
     // All bindings went through one batch request.
     expect((after.restByMethod.batch ?? 0) - (before.restByMethod.batch ?? 0)).toBe(1);
     expect(after.restByMethod['landing.repo.bind'] ?? 0).toBe(0);
-    // We verified the install tokens with the OAuth server by refreshing them once.
-    expect(after.refreshRequests - before.refreshRequests).toBe(1);
+    // The OAuth server confirmed the install tokens (its own app.info) without spending them.
+    expect(after.appInfoRequests - before.appInfoRequests).toBe(1);
+    expect(after.refreshRequests - before.refreshRequests).toBe(0);
     // The real query/body split reached us: DOMAIN in the query, tokens in the body.
     expect(res.url).toContain(`DOMAIN=${encodeURIComponent(portal.domain)}`);
     expect(res.body).toContain('/static/js/install.js');
@@ -88,11 +89,17 @@ describe('install through the portal', () => {
     const installation = (await stack.app.installations.find(portal.memberId))!;
     const moved = new Installer({
       store: stack.app.installations,
-      oauth: { refresh: () => Promise.reject(new Error('a rebind spends no install token')) },
+      oauth: {
+        refresh: () => Promise.reject(new Error('a rebind spends no install token')),
+        inspect: () => Promise.reject(new Error('a rebind inspects no install token')),
+      },
       admin: { isAdmin: () => Promise.reject(new Error('a rebind checks no installer')) },
       servers: new OAuthServers([], 'https://oauth.bitrix.info'),
       clientFor: (i) => stack.app.clients.forInstallation(i).rest,
-      config: { publicUrl: 'https://moved.example.com', bitrix24: { allowHttp: true, blockCodes: [] } },
+      config: {
+        publicUrl: 'https://moved.example.com',
+        bitrix24: { allowHttp: true, blockCodes: [], clientId: 'unused' },
+      },
       log: pino({ level: 'silent' }),
     });
     // The developer moved the app card to the new host too (Bitrix24 refuses handlers elsewhere).
@@ -147,8 +154,9 @@ describe('install failures', () => {
 
   it('refuses forged install tokens and a member_id/domain that does not match them, storing nothing', async () => {
     const genuine = await failing.emulator.installApp('beefcafe');
+    // Forged tokens: the OAuth server knows neither the access token nor the refresh token.
     const forged = genuine.payload.body.map(([k, v]): [string, string] =>
-      k === 'REFRESH_ID' ? [k, 'ffffffffffffffffffffffffffffffffffffffff'] : [k, v],
+      k === 'REFRESH_ID' || k === 'AUTH_ID' ? [k, 'ffffffffffffffffffffffffffffffffffffffff'] : [k, v],
     );
     await failing.testDb.db.installation.deleteMany({ where: { memberId: 'beefcafe' } });
     const res = await resubmit({ action: genuine.payload.action, body: forged });

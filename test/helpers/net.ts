@@ -2,12 +2,11 @@ import { createServer } from 'node:net';
 
 // Ports come from below the kernel's ephemeral range (32768+ on Linux), so a port we pick here
 // is never the one the OS hands to an emulator listening on port 0 or to an outgoing
-// connection between our check and the app's listen (CI once lost a run to that race).
-// Each vitest worker (VITEST_POOL_ID) gets its own slice, so workers never pick the same one.
-const SLICE = 400;
-const BASE = 20_000;
-const slice = Number(process.env.VITEST_POOL_ID ?? process.pid % 16) % 30;
-let next = 0;
+// connection between our check and the app's listen (CI once lost a run to that race). Picked
+// at random so that concurrent test processes rarely try the same one; never twice in a process.
+const LOW = 12_000;
+const HIGH = 32_000;
+const handedOut = new Set<number>();
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -19,9 +18,11 @@ function canListen(port: number): Promise<boolean> {
 
 /** A free loopback port (the app's PUBLIC_URL must be known before it listens). */
 export async function freePort(): Promise<number> {
-  for (let tries = 0; tries < SLICE; tries++) {
-    const port = BASE + slice * SLICE + (next++ % SLICE);
+  for (let tries = 0; tries < 200; tries++) {
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if (await canListen(port)) return port;
   }
-  throw new Error(`no free port in ${BASE + slice * SLICE}..${BASE + (slice + 1) * SLICE - 1}`);
+  throw new Error(`no free port found in ${LOW}..${HIGH - 1}`);
 }

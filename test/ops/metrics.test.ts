@@ -59,8 +59,8 @@ describe('metrics on', () => {
     expect(sample(text, 'http_requests_total', { route: '/install', method: 'POST', status: '200' })).toBe(2);
     expect(sample(text, 'http_requests_total', { route: '/healthz', status: '200' })).toBe(1);
     expect(sample(text, 'http_requests_total', { route: 'unmatched', status: '404' })).toBe(1);
-    // Each install verified its tokens with one refresh and bound in one batch of 6 commands.
-    expect(sample(text, 'b24_token_refreshes_total', { outcome: 'ok' })).toBe(2);
+    // Each install had its tokens confirmed without a refresh and bound in one batch of 6 commands.
+    expect(sample(text, 'b24_token_refreshes_total', { outcome: 'ok' })).toBe(0);
     expect(sample(text, 'b24_rest_requests_total', { method: 'batch', outcome: 'ok' })).toBe(2);
     expect(
       sample(text, 'b24_rest_batch_commands_total', { method: 'landing.repo.bind', outcome: 'ok' }),
@@ -94,7 +94,7 @@ describe('metrics on', () => {
     const text = await scrape();
     expect(sample(text, 'b24_rest_requests_total', { method: 'app.info', outcome: 'expired_token' })).toBe(1);
     expect(sample(text, 'b24_token_errors_total', { code: 'expired_token' })).toBe(1);
-    expect(sample(text, 'b24_token_refreshes_total', { outcome: 'ok' })).toBe(3);
+    expect(sample(text, 'b24_token_refreshes_total', { outcome: 'ok' })).toBe(1);
     expect(sample(text, 'b24_token_refreshes_total', { outcome: 'invalid_grant' })).toBe(1);
     expect(sample(text, 'b24_token_errors_total', { code: 'invalid_grant' })).toBe(1);
     expect(sample(text, 'b24_installations', { status: 'needs_reinstall' })).toBe(1);

@@ -442,18 +442,15 @@ let applicationToken: string | null = null;
 /**
  * Stored state without the token rotation: a widget naming another address makes the app ask
  * the OAuth server whether the portal moved (Installer.confirmAddress refreshes the tokens),
- * which rotates them and changes nothing else.
+ * which rotates them (and learns whose they are) and changes nothing else.
  */
 async function storedStateButRotation() {
   const db = stack.testDb.db;
   const tokens = await db.oAuthToken.findMany({ orderBy: { installationId: 'asc' } });
   return JSON.stringify({
     installations: await db.installation.findMany({ orderBy: { id: 'asc' } }),
-    tokens: tokens.map(({ installationId, userId, refreshLeaseOwner }) => ({
-      installationId,
-      userId,
-      refreshLeaseOwner,
-    })),
+    // userId too: an install stores the posted pair without it, and the rotation's answer names it.
+    tokens: tokens.map(({ installationId, refreshLeaseOwner }) => ({ installationId, refreshLeaseOwner })),
     bindings: await db.binding.findMany({ orderBy: { id: 'asc' } }),
     options: await db.appOption.findMany({ orderBy: { key: 'asc' } }),
   });

@@ -1,7 +1,8 @@
+import type { EmulatorContext } from '../context.js';
 import { Errors, RestError } from '../errors.js';
 import { isoSeconds } from '../format.js';
 import { isPlainObject, param, toInt } from '../params.js';
-import type { UserState } from '../types.js';
+import type { AppInstallation, PortalState, UserState } from '../types.js';
 import { requireAdmin, requireApp } from './access.js';
 import type { MethodContext, MethodTable } from './types.js';
 
@@ -44,6 +45,28 @@ function placementCall(mc: MethodContext): boolean {
   return true;
 }
 
+/**
+ * app.info's fields for one app on one portal (api-reference/common/system/app-info.md); the
+ * portal's REST method and the OAuth server's `app.info` (oauth-app-info.ts) both answer them.
+ */
+export function appInfoFields(ctx: EmulatorContext, portal: PortalState, inst: AppInstallation) {
+  const reg = ctx.state.app(inst.clientId);
+  const license = portal.license;
+  return {
+    ID: [...ctx.state.apps.keys()].indexOf(inst.clientId) + 1,
+    CODE: reg.clientId,
+    VERSION: reg.version,
+    STATUS: reg.status,
+    INSTALLED: inst.installFinished,
+    PAYMENT_EXPIRED: 'N',
+    DAYS: null,
+    LANGUAGE_ID: portal.lang,
+    LICENSE: license,
+    LICENSE_TYPE: license.replace(/^[a-z]+_/, ''),
+    LICENSE_FAMILY: license.replace(/^[a-z]+_/, '').replace(/\d+$/, ''),
+  };
+}
+
 export const appMethods: MethodTable = {
   /**
    * api-reference/common/settings/app-option-set.md (current): app context (403 ACCESS_DENIED
@@ -81,21 +104,7 @@ export const appMethods: MethodTable = {
     scope: null,
     handler: ({ auth, ctx, portal }) => {
       const inst = requireApp(auth, () => Errors.appContextRequired(400));
-      const reg = ctx.state.app(inst.clientId);
-      const license = portal.license;
-      return {
-        ID: [...ctx.state.apps.keys()].indexOf(inst.clientId) + 1,
-        CODE: reg.clientId,
-        VERSION: reg.version,
-        STATUS: reg.status,
-        INSTALLED: inst.installFinished,
-        PAYMENT_EXPIRED: 'N',
-        DAYS: null,
-        LANGUAGE_ID: portal.lang,
-        LICENSE: license,
-        LICENSE_TYPE: license.replace(/^[a-z]+_/, ''),
-        LICENSE_FAMILY: license.replace(/^[a-z]+_/, '').replace(/\d+$/, ''),
-      };
+      return appInfoFields(ctx, portal, inst);
     },
   },
   /** api-reference/user/user-current.md, api-reference/user/user-get.md (scope user / user_basic / user_brief). */

@@ -1,0 +1,102 @@
+// Whose access token is this, in the OAuth server's own words. b24restdocs
+// settings/oauth/simple-way.md names `oauth.bitrix.info/rest/app.info` the source of trusted
+// values about a posted token; for a valid token it answers the app's `client_id` and, under
+// `install`, the portal's `member_id` and `domain` (what Bitrix24's own sale module checks a
+// posted token against: Bitrix\Sale\Exchange\Integration\Router::checkToken). Asking spends
+// nothing, unlike a refresh: an install verified this way keeps the posted refresh token
+// unused, so a crash before the install is stored loses nothing (issue #19).
+import { z } from 'zod';
+import { bitrix24Error, TransientError } from '../bitrix24/errors.js';
+
+export interface TokenOwner {
+  clientId: string;
+  memberId: string;
+  /** The portal's address as Bitrix24 names it in DOMAIN (host[:port]). */
+  domain: string;
+}
+
+const METHOD = 'oauth/app.info';
+
+/** Asking spends nothing, so giving up is safe; the administrator's page waits this long at most. */
+export const INSPECT_TIMEOUT_MS = 15_000;
+
+const ownerSchema = z.object({
+  result: z.object({
+    client_id: z.string().min(1),
+    install: z.object({ member_id: z.string().min(1), domain: z.string().min(1) }),
+  }),
+});
+
+export interface InspectOptions {
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+/**
+ * `POST {oauthBase}/rest/app.info` with `auth` (the token stays out of URLs and logs).
+ * Resolves the owner, or null when the server answers without the owner's fields (the caller
+ * then verifies another way); throws a Bitrix24Error when the server refuses the token
+ * (AuthError: expired or unknown) or cannot be asked (TransientError).
+ */
+export async function inspectAccessToken(
+  oauthBase: string,
+  accessToken: string,
+  options: InspectOptions = {},
+): Promise<TokenOwner | null> {
+  const url = new URL('/rest/app.info', oauthBase.endsWith('/') ? oauthBase : `${oauthBase}/`);
+  const timeoutMs = options.timeoutMs ?? INSPECT_TIMEOUT_MS;
+  let status: number;
+  let body: unknown;
+  try {
+    const response = await (options.fetch ?? fetch)(url, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ auth: accessToken }).toString(),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    status = response.status;
+    const text = await response.text();
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new TransientError({
+        code: 'ERROR_UNEXPECTED_ANSWER',
+        status,
+        description: `OAuth server's app.info answer is not JSON (HTTP ${status})`,
+        method: METHOD,
+      });
+    }
+  } catch (cause) {
+    if (cause instanceof TransientError) throw cause;
+    const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+    throw new TransientError({
+      code: timedOut ? 'REQUEST_TIMEOUT' : 'NETWORK_ERROR',
+      status: 0,
+      description: timedOut
+        ? `OAuth server did not answer app.info within ${timeoutMs} ms`
+        : 'OAuth server unreachable',
+      method: METHOD,
+    });
+  }
+  const fields = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  if (typeof fields.error === 'string') {
+    throw bitrix24Error({
+      code: fields.error,
+      status,
+      description: typeof fields.error_description === 'string' ? fields.error_description : '',
+      method: METHOD,
+    });
+  }
+  if (status >= 500) {
+    throw new TransientError({
+      code: `HTTP_${status}`,
+      status,
+      description: 'OAuth server error',
+      method: METHOD,
+    });
+  }
+  const parsed = ownerSchema.safeParse(body);
+  if (!parsed.success) return null;
+  const { client_id, install } = parsed.data.result;
+  return { clientId: client_id, memberId: install.member_id, domain: install.domain };
+}
