@@ -21,7 +21,10 @@ export default {
   timeoutMS: 10_000,
   mutate: [
     'src/installations/installer.ts',
+    'src/installations/token-inspect.ts',
+    'src/installations/oauth-exchange.ts',
     'src/installations/uninstall.ts',
+    'src/installations/grant-check.ts',
     'src/installations/tokens.ts',
     'src/installations/token-oauth-client.ts',
     'src/installations/cipher.ts',
@@ -29,6 +32,7 @@ export default {
     'src/placements/user-verifier.ts',
     'src/placements/context.ts',
     'src/plugins/security-headers.ts',
+    'src/bitrix24/portal-origin.ts',
     'src/plugins/rate-limits.ts',
     'src/bitrix24/payloads.ts',
     'src/bitrix24/redact.ts',

@@ -10,6 +10,7 @@ import { machineLine } from './lib/machine.js';
 import { benchCommand } from './lib/scale.js';
 import { memoryBench, memoryTable, PASSES } from './memory.bench.js';
 import { CALLS_PER_INSTALLATION, refreshStormBench, stormTable } from './refresh-storm.bench.js';
+import { budgetTable, PROCESSES, replicasBudgetBench } from './replicas-budget.bench.js';
 import { CONNECTIONS, SECONDS, widgetOpenBench, widgetTable } from './widget-open.bench.js';
 
 const only = process.env.BENCH_ONLY;
@@ -115,6 +116,24 @@ if (wanted('memory')) {
       "10k (1 min); Bitrix24 connections close after 4 s idle and a portal's pool goes with them.",
       '',
       memoryTable(result),
+      '',
+    ].join('\n'),
+  );
+}
+
+if (wanted('replicas')) {
+  const results = [await replicasBudgetBench('shared'), await replicasBudgetBench('per-process')];
+  append(
+    [
+      `## One rate budget per portal across processes — ${new Date().toISOString()}`,
+      '',
+      machineLine(benchCommand()),
+      `${PROCESSES} app processes (production entry) on one PostgreSQL database, each sent its calls (POST /admin/check:`,
+      "one app.info with the stored tokens) all at once; one emulated portal with Bitrix24's bucket. The same workload",
+      'with the bucket kept in the database (B24_RATE_BUDGET=shared, the default on PostgreSQL) and with one bucket per',
+      'process (per-process), each on a fresh database, emulator and processes. Requests and 503s counted by the emulator.',
+      '',
+      budgetTable(results),
       '',
     ].join('\n'),
   );

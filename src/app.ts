@@ -5,6 +5,7 @@ import qs from 'qs';
 import type { Config } from './config.js';
 import { createDb, type Db, type Provider } from './db/client.js';
 import { createLogger } from './logger.js';
+import type { PlacementModule } from './placements/module.js';
 import dbPlugin from './plugins/db.js';
 import deadline from './plugins/deadline.js';
 import errorHandler from './plugins/error-handler.js';
@@ -30,6 +31,10 @@ export interface AppDependencies {
   logger?: Logger;
   /** The clock tokens expire by (tests pass the emulator's). */
   now?: () => number;
+  /** The widgets the app serves and binds (default: placements/registry.ts; tests add one). */
+  placements?: readonly PlacementModule[];
+  /** Where the page templates are (default: views/; tests add a template to a copy). */
+  viewsRoot?: string;
 }
 
 /**
@@ -71,12 +76,17 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(deadline, { deadlineMs: config.requestDeadlineMs }); // before the routes it applies to
   await app.register(securityHeaders);
   await app.register(rateLimits, config.rateLimit);
-  await app.register(views);
+  await app.register(views, deps.viewsRoot ? { root: deps.viewsRoot } : {});
   await app.register(errorHandler);
   await app.register(staticFiles);
   await app.register(outbound);
   await app.register(metrics, { config }); // before services: they send Bitrix24 requests through its fetch
-  await app.register(services, { config, fetch: app.outboundFetch, ...(deps.now && { now: deps.now }) });
+  await app.register(services, {
+    config,
+    fetch: app.outboundFetch,
+    ...(deps.now && { now: deps.now }),
+    ...(deps.placements && { placements: deps.placements }),
+  });
   await app.register(health);
   await app.register(install);
   await app.register(events);

@@ -95,6 +95,14 @@ const envSchema = z.object({
   ),
   B24_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(50),
   B24_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(2),
+  /**
+   * Where each portal's bucket is kept: `shared` (one row per portal in PostgreSQL, spent by every
+   * process on the database) or `per-process`. Default: shared on PostgreSQL, per-process on SQLite.
+   */
+  B24_RATE_BUDGET: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.enum(['shared', 'per-process'], { error: 'must be shared or per-process' }).optional(),
+  ),
   /** Bitrix24 refresh tokens die after this many days unused (current docs: 180). */
   B24_REFRESH_TOKEN_LIFETIME_DAYS: z.coerce.number().int().positive().default(180),
   /** The keep-alive job refreshes tokens this many days before they would die. */
@@ -154,7 +162,8 @@ export interface Config {
     oauthServers: string[];
     allowHttp: boolean;
     blockCodes: string[];
-    rateLimit: { burst: number; perSecond: number };
+    /** The portal's bucket (X, Y); `shared`: kept in PostgreSQL for every process, else in memory. */
+    rateLimit: { burst: number; perSecond: number; shared: boolean };
     /** Token keep-alive: refresh `days` before `lifetimeDays`, every `intervalMs` (0 = off). */
     keepAlive: { lifetimeDays: number; days: number; intervalMs: number };
   };
@@ -206,6 +215,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.B24_KEEPALIVE_DAYS >= e.B24_REFRESH_TOKEN_LIFETIME_DAYS) {
     problems.push('B24_KEEPALIVE_DAYS must be less than B24_REFRESH_TOKEN_LIFETIME_DAYS');
   }
+  const onSqlite = e.DATABASE_URL.startsWith('file:');
+  if (e.B24_RATE_BUDGET === 'shared' && onSqlite) {
+    problems.push('B24_RATE_BUDGET=shared needs PostgreSQL (SQLite serves a single process)');
+  }
   const publicHost = publicUrlHostProblem(e.PUBLIC_URL);
   if (publicHost) problems.push(publicHost);
   if (problems.length) throw new ConfigError(problems);
@@ -223,7 +236,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       oauthServers: [...new Set([...e.B24_OAUTH_SERVERS, e.B24_OAUTH_URL].map((u) => new URL(u).origin))],
       allowHttp: e.B24_ALLOW_HTTP,
       blockCodes: e.B24_BLOCK_CODES,
-      rateLimit: { burst: e.B24_RATE_LIMIT_BURST, perSecond: e.B24_RATE_LIMIT_PER_SECOND },
+      rateLimit: {
+        burst: e.B24_RATE_LIMIT_BURST,
+        perSecond: e.B24_RATE_LIMIT_PER_SECOND,
+        shared: (e.B24_RATE_BUDGET ?? (onSqlite ? 'per-process' : 'shared')) === 'shared',
+      },
       keepAlive: {
         lifetimeDays: e.B24_REFRESH_TOKEN_LIFETIME_DAYS,
         days: e.B24_KEEPALIVE_DAYS,

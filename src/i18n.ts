@@ -1,7 +1,7 @@
 // One catalog file per language in views/locales; English is the fallback for missing keys.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VIEWS_DIR } from './plugins/views.js';
+import { VIEWS_DIR } from './paths.js';
 
 export const DEFAULT_LANG = 'en';
 type Catalog = Record<string, string>;

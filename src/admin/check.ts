@@ -3,7 +3,7 @@
 // when the OAuth server refuses the refresh token that is still the stored one (issue #20.1). A
 // token the portal rejects is first replaced by the stored pair, then refreshed, so a replica's
 // stale token never passes for a lost installation.
-import { isBitrix24Error, PaymentRequiredError } from '../bitrix24/errors.js';
+import { checkGrant, type GrantVerdict } from '../installations/grant-check.js';
 import type { Installation } from '../installations/types.js';
 import { mapLimited, type OpsServices } from './ops.js';
 
@@ -20,21 +20,17 @@ export interface CheckResult {
 /** Portals are independent (own rate limits), so a few are checked at once. */
 const CONCURRENCY = 4;
 
+const OUTCOME: Record<GrantVerdict, CheckOutcome> = {
+  working: 'ok',
+  revoked: 'needs_reinstall',
+  payment_required: 'payment_required',
+  unreachable: 'unreachable',
+  unknown: 'error',
+};
+
 export async function checkInstallation(ops: OpsServices, installation: Installation): Promise<CheckResult> {
-  const base = { memberId: installation.memberId, domain: installation.domain };
-  try {
-    await ops.clients.forInstallation(installation).app.info(undefined);
-    return { ...base, outcome: 'ok', detail: null };
-  } catch (error) {
-    if (!isBitrix24Error(error)) throw error;
-    const detail = `${error.code}${error.description ? `: ${error.description}` : ''}`;
-    if (error instanceof PaymentRequiredError) return { ...base, outcome: 'payment_required', detail };
-    if (error.kind === 'reinstall') return { ...base, outcome: 'needs_reinstall', detail };
-    if (error.kind === 'transient' || error.kind === 'rate_limit') {
-      return { ...base, outcome: 'unreachable', detail };
-    }
-    return { ...base, outcome: 'error', detail };
-  }
+  const { verdict, detail } = await checkGrant(ops.clients, installation);
+  return { memberId: installation.memberId, domain: installation.domain, outcome: OUTCOME[verdict], detail };
 }
 
 /** The installations a check covers: every one not uninstalled, or just `only`. */

@@ -2,7 +2,6 @@
 // the user who opened a widget (their AUTH_ID, never refreshed). Both talk only to the
 // installation's stored clientEndpoint and share the portal's rate limits in this process.
 import type { Logger } from 'pino';
-import type { Installation } from '../installations/types.js';
 import { type AccessTokenSource, StaticAccessToken } from './access-token.js';
 import { Bitrix24Client } from './client.js';
 import { AuthError } from './errors.js';
@@ -26,7 +25,13 @@ export interface ClientFactoryOptions {
   allowHttp?: boolean;
 }
 
-export type ClientTarget = Pick<Installation, 'id' | 'memberId' | 'clientEndpoint'>;
+/** The portal a client talks to: what an installation record names of it. */
+export interface ClientTarget {
+  id: number;
+  memberId: string;
+  /** `https://portal.bitrix24.com/rest/`, pinned by a verified install. */
+  clientEndpoint: string;
+}
 
 export class Bitrix24ClientFactory {
   readonly limits: PortalLimitsRegistry;

@@ -27,8 +27,34 @@ export interface LeakyBucketStats {
   serverRejections: number;
 }
 
+/**
+ * What the REST client needs of a portal's bucket: this process's in-memory LeakyBucket, or
+ * the one every process shares through PostgreSQL (shared-budget.ts).
+ */
+export interface RateBucket {
+  /** Unanswered requests allowed at once (in this process). */
+  readonly maxInFlight: number;
+  /**
+   * Waits for an in-flight slot and the request's turn; call the returned function when the
+   * answer (or a failure) has arrived.
+   */
+  acquire(signal?: AbortSignal, deadline?: Deadline): Promise<() => void>;
+  /** The server answered QUERY_LIMIT_EXCEEDED: treat the bucket as full. */
+  markFull(): void;
+  getStats(): LeakyBucketStats;
+}
+
+/** The level the model may reach before requests wait: X less the slots kept for late arrivals. */
+export function bucketLimit(capacity: number, maxInFlight: number, headroom = 1): number {
+  return Math.max(1, capacity - maxInFlight - headroom);
+}
+
+/** Unanswered requests allowed at once per portal and process (default 8). */
+export const inFlightLimit = (maxInFlight: number | undefined): number =>
+  Math.max(1, Math.floor(maxInFlight ?? 8));
+
 /** A FIFO counting semaphore. */
-class Slots {
+export class Slots {
   private free: number;
   private readonly waiters: (() => void)[] = [];
 
@@ -63,7 +89,7 @@ class Slots {
   }
 }
 
-export class LeakyBucket {
+export class LeakyBucket implements RateBucket {
   readonly capacity: number;
   readonly drainPerSecond: number;
   /** The level we let our model reach before making requests wait. */
@@ -90,9 +116,9 @@ export class LeakyBucket {
     }
     this.capacity = options.capacity;
     this.drainPerSecond = options.drainPerSecond;
-    this.maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 8));
+    this.maxInFlight = inFlightLimit(options.maxInFlight);
     this.slots = new Slots(this.maxInFlight);
-    this.limit = Math.max(1, options.capacity - this.maxInFlight - (options.headroom ?? 1));
+    this.limit = bucketLimit(options.capacity, this.maxInFlight, options.headroom);
     this.updatedAt = this.now();
   }
 

@@ -1,12 +1,13 @@
-// Parses the command line, builds the app's services exactly as the server does (buildApp,
-// not listening), runs one command and returns its exit code.
+// Parses the command line, builds the app's services exactly as the server does
+// (createServices, without any HTTP), runs one command and returns its exit code.
 import { parseArgs } from 'node:util';
 import type { DestinationStream } from 'pino';
 import { OpsError, opsServices } from '../admin/ops.js';
-import { type AppDependencies, buildApp } from '../app.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { createDb, type Db, type Provider } from '../db/client.js';
 import { KeyFileError } from '../installations/key-file.js';
 import { createLogger } from '../logger.js';
+import { createServices, type Services } from '../services.js';
 import { check } from './commands/check.js';
 import { installations } from './commands/installations.js';
 import { PROBE, runProbeCommand } from './commands/probe.js';
@@ -47,7 +48,7 @@ export interface RunCliOptions {
   env: Record<string, string | undefined>;
   io: CliStreams;
   /** Test seams, as for buildApp (the emulator's clock, a shared database client). */
-  deps?: Omit<AppDependencies, 'logger'>;
+  deps?: { db?: { db: Db; provider: Provider }; now?: () => number };
 }
 
 export async function runCli(argv: string[], { env, io, deps = {} }: RunCliOptions): Promise<number> {
@@ -105,18 +106,19 @@ export async function runCli(argv: string[], { env, io, deps = {} }: RunCliOptio
   // As `npm start` does: a database that was never migrated is migrated, not met with a stack trace.
   if (!(await prepareDatabase(config, io))) return EXIT.failed;
   const logger = createLogger(values.verbose ? config.logLevel : 'warn', io.stderr as DestinationStream);
-  let app: Awaited<ReturnType<typeof buildApp>>;
+  const database = deps.db ?? createDb(config.databaseUrl);
+  let services: Services;
   try {
-    app = await buildApp(config, { ...deps, logger });
+    services = createServices(config, { ...database, log: logger, ...(deps.now && { now: deps.now }) });
   } catch (error) {
+    if (!deps.db) await database.db.$disconnect();
     if (!(error instanceof KeyFileError)) throw error;
     line(io.stderr, `error: ${error.message}`);
     return EXIT.config;
   }
   try {
-    await app.ready();
     return await command.run(
-      { ops: opsServices(app), config, io },
+      { ops: opsServices(services), config, io },
       values.portal ? { portal: values.portal } : {},
     );
   } catch (error) {
@@ -128,6 +130,7 @@ export async function runCli(argv: string[], { env, io, deps = {} }: RunCliOptio
     }
     return EXIT.failed;
   } finally {
-    await app.close();
+    await services.idle();
+    if (!deps.db) await database.db.$disconnect();
   }
 }

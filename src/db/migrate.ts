@@ -4,12 +4,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { PROJECT_ROOT } from '../paths.js';
 import { type Provider, providerOf, redactUrl, sqliteFile } from './url.js';
 
-const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const projectRoot = PROJECT_ROOT;
 
 export interface Migration {
   name: string;

@@ -6,7 +6,7 @@
 // commands in order, but says nothing of order between batches sent at once.
 import { type BatchCommands, MAX_BATCH_COMMANDS } from '../bitrix24/batch-plan.js';
 import type { BatchResult } from '../bitrix24/rest-client.js';
-import type { DesiredBinding } from '../placements/registry.js';
+import type { DesiredBinding } from './manifest.js';
 import type { BindingRecord } from './types.js';
 
 export interface BatchCaller {

@@ -17,8 +17,8 @@ import { OAuthServers } from '../bitrix24/oauth-servers.js';
 import { setBounded } from '../bounded-map.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { type DesiredBinding, desiredBindings } from '../placements/registry.js';
 import { type BatchCaller, type BindReport, syncBindings } from './bind.js';
+import { type AppManifest, type DesiredBinding, desiredBindingsOf } from './manifest.js';
 import type { TokenOwner } from './token-inspect.js';
 import type { Installation, InstallationStore, PendingInstall, TokenGrant } from './types.js';
 
@@ -98,9 +98,9 @@ export interface InstallerDeps {
   admin: AdminCheck;
   /** A REST client acting with the installation's stored tokens. */
   clientFor(installation: Installation): BatchCaller;
-  config: Pick<Config, 'publicUrl'> & {
-    bitrix24: Pick<Config['bitrix24'], 'allowHttp' | 'blockCodes' | 'clientId'>;
-  };
+  config: Pick<Config, 'publicUrl'> & { bitrix24: Pick<Config['bitrix24'], 'allowHttp' | 'clientId'> };
+  /** What the app binds and subscribes to (placements/registry.ts builds it from the modules). */
+  manifest: AppManifest;
   log: Logger;
   now?: () => number;
   /** Refreshes the installation's tokens now (TokenManager.refreshNow): the answer names its endpoint. */
@@ -158,8 +158,7 @@ export class Installer {
   }
 
   desired(lang: string): DesiredBinding[] {
-    const { publicUrl, bitrix24 } = this.deps.config;
-    return desiredBindings(publicUrl, bitrix24.blockCodes, lang);
+    return desiredBindingsOf(this.deps.manifest, this.deps.config.publicUrl, lang);
   }
 
   async install(request: InstallRequest): Promise<InstallResult> {

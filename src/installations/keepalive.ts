@@ -8,12 +8,12 @@
 import type { Logger } from 'pino';
 import { isBitrix24Error } from '../bitrix24/errors.js';
 import type { TokenManager } from './tokens.js';
-import type { InstallationStore, InstallationSummary } from './types.js';
+import type { InstallationRecords, InstallationSummary } from './types.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
 export interface KeepAliveOptions {
-  store: Pick<InstallationStore, 'summaries'>;
+  store: Pick<InstallationRecords, 'summaries'>;
   tokens: Pick<TokenManager, 'renewIfIssuedBefore'>;
   /** How long a refresh token lives unused (B24_REFRESH_TOKEN_LIFETIME_DAYS). */
   lifetimeDays: number;

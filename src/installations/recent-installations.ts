@@ -4,7 +4,7 @@
 // once; a change made by another process (replica, CLI) is seen within `ttlMs`.
 
 import { setBounded } from '../bounded-map.js';
-import type { Installation, InstallationStore } from './types.js';
+import type { Installation, InstallationRecords } from './types.js';
 
 export class RecentInstallations {
   private readonly entries = new Map<string, { until: number; installation: Installation }>();
@@ -14,7 +14,7 @@ export class RecentInstallations {
   private generation = 0;
 
   constructor(
-    private readonly store: Pick<InstallationStore, 'find'>,
+    private readonly store: Pick<InstallationRecords, 'find'>,
     private readonly ttlMs = 2_000,
     private readonly maxEntries = 10_000,
     private readonly now: () => number = Date.now,

@@ -21,7 +21,13 @@ import {
 import type { OAuthServers } from '../bitrix24/oauth-servers.js';
 import { sleep } from '../bitrix24/sleep.js';
 import { type OAuthClientConfig, type RefreshedGrant, requestRefreshGrant } from './token-oauth-client.js';
-import type { Installation, InstallationStatus, InstallationStore, StoredTokens } from './types.js';
+import type {
+  Installation,
+  InstallationRecords,
+  InstallationStatus,
+  StoredTokens,
+  TokenStore,
+} from './types.js';
 
 export type { OAuthClientConfig };
 
@@ -30,8 +36,11 @@ export interface TokenClock {
   now(): number;
 }
 
+/** What the token manager reads and writes: the tokens, and the status they depend on. */
+export type TokenManagerStore = TokenStore & Pick<InstallationRecords, 'findById' | 'setStatus'>;
+
 export interface TokenManagerOptions {
-  store: InstallationStore;
+  store: TokenManagerStore;
   oauth: OAuthClientConfig;
   /** Unique per process (e.g. `${hostname}:${pid}:${random}`): names the refresh lease holder. */
   owner: string;
@@ -105,7 +114,7 @@ export class TokenManager {
     writeRetries: 0,
     markedTerminal: 0,
   };
-  private readonly store: InstallationStore;
+  private readonly store: TokenManagerStore;
   private readonly oauth: OAuthClientConfig;
   private readonly owner: string;
   private readonly clock: TokenClock;

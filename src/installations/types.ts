@@ -120,11 +120,10 @@ export interface ResealReport {
 }
 
 /**
- * The one interface for storing installations (after @slack/oauth's InstallationStore).
- * Token writes are compare-and-set on `version`; refresh is guarded by a lease so that
- * across processes only one spends a refresh token.
+ * Installation rows and the pending installs that complete them (`save` consumes a pending
+ * install in the same transaction, so one store owns both).
  */
-export interface InstallationStore {
+export interface InstallationRecords {
   find(memberId: string): Promise<Installation | null>;
   findById(id: number): Promise<Installation | null>;
   list(): Promise<Installation[]>;
@@ -137,7 +136,23 @@ export interface InstallationStore {
   save(input: InstallationInput, tokens?: TokenGrant, options?: SaveOptions): Promise<Installation>;
   setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void>;
   setApplicationToken(id: number, applicationToken: string): Promise<void>;
+  /**
+   * Forgets the portal entirely, with its tokens, bindings and options (uninstall with CLEAN=1,
+   * or an operator's purge). Its pending installs are not its: they stay.
+   */
+  delete(id: number): Promise<void>;
 
+  /** Records (or replaces) a pending install (one statement); completed installs drop week-old ones. */
+  savePendingInstall(pending: PendingInstall): Promise<void>;
+  findPendingInstall(grantHash: string): Promise<PendingInstall | null>;
+  deletePendingInstall(grantHash: string): Promise<void>;
+}
+
+/**
+ * An installation's OAuth pair. Writes are compare-and-set on `version`; refresh is guarded
+ * by a lease so that across processes only one spends a refresh token.
+ */
+export interface TokenStore {
   getTokens(installationId: number): Promise<StoredTokens | null>;
   /** Writes only if the stored version is still `expectedVersion`; returns the new row or null. */
   replaceTokens(
@@ -154,25 +169,37 @@ export interface InstallationStore {
   ): Promise<boolean>;
   releaseRefreshLease(installationId: number, owner: string): Promise<void>;
   deleteTokens(installationId: number): Promise<void>;
+}
 
+/** The placements and events recorded as bound on the portal. */
+export interface BindingStore {
   listBindings(installationId: number): Promise<BindingRecord[]>;
   /** Replaces the recorded bindings with exactly these. */
   setBindings(installationId: number, bindings: Omit<BindingRecord, 'boundAt'>[]): Promise<void>;
+}
 
+/** The app's settings for one portal. */
+export interface OptionStore {
   getOptions(installationId: number): Promise<Record<string, string>>;
+  /** Sets these keys; keys not named keep their values. */
   setOptions(installationId: number, options: Record<string, string>): Promise<void>;
+}
 
-  /** Forgets the portal entirely (uninstall with CLEAN=1, or an operator's purge). */
-  delete(id: number): Promise<void>;
-
-  /** Records (or replaces) a pending install (one statement); completed installs drop week-old ones. */
-  savePendingInstall(pending: PendingInstall): Promise<void>;
-  findPendingInstall(grantHash: string): Promise<PendingInstall | null>;
-  deletePendingInstall(grantHash: string): Promise<void>;
-
+export interface SecretResealer {
   /**
    * Seals every stored token and application_token with the current key (key rotation).
    * Idempotent; a value changed meanwhile by someone else is left to them.
    */
   resealSecrets(): Promise<{ tokens: ResealReport; applicationTokens: ResealReport }>;
 }
+
+/**
+ * Everything stored about installations (after @slack/oauth's InstallationStore), as the app
+ * wires it. Code that needs less takes the narrower interfaces above.
+ */
+export interface InstallationStore
+  extends InstallationRecords,
+    TokenStore,
+    BindingStore,
+    OptionStore,
+    SecretResealer {}

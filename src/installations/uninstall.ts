@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventPayload } from '../bitrix24/payloads.js';
 import { AppError } from '../errors.js';
-import type { Installation, InstallationStore } from './types.js';
+import type { BindingStore, Installation, InstallationRecords, TokenStore } from './types.js';
 
 export type UninstallOutcome =
   | 'unknown_portal'
@@ -18,7 +18,9 @@ export type UninstallOutcome =
   | 'uninstall_reported';
 
 export interface UninstallDeps {
-  store: InstallationStore;
+  store: Pick<InstallationRecords, 'find' | 'setStatus' | 'delete'> &
+    Pick<TokenStore, 'deleteTokens'> &
+    Pick<BindingStore, 'setBindings'>;
   log: Logger;
   /**
    * True when the portal no longer accepts the app's stored tokens (the app really is gone).

@@ -2,11 +2,23 @@
 // link") in its iframe with the same POST as a widget and PLACEMENT=DEFAULT (bitrix24-protocol.md,
 // "The app's own page"). An administrator sees the installation's state and can re-sync its
 // bindings; any other user sees what the app does and where its widgets are.
+import { z } from 'zod';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
 import { b24Bool, b24Int } from '../bitrix24/schemas.js';
+import type { DesiredBinding } from '../installations/manifest.js';
 import type { Installation, InstallationStatus, InstallationStore } from '../installations/types.js';
-import type { DesiredBinding } from './registry.js';
+import type { PageTarget } from './context.js';
+
+/** The app page acts on no option (Bitrix24 sends `{"any":"…"}` there). */
+export type AppPageOptions = Record<string, never>;
+
+/** The app's own page: Bitrix24 POSTs it with PLACEMENT=DEFAULT. */
+export const APP_PAGE: PageTarget<AppPageOptions> = {
+  name: 'app',
+  serves: (placement) => placement.trim().toUpperCase() === 'DEFAULT',
+  options: z.record(z.string(), z.unknown()).transform(() => ({}) as AppPageOptions),
+};
 
 export interface BindingState {
   kind: 'placement' | 'event';

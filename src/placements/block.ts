@@ -1,6 +1,8 @@
-// LANDING_BLOCK_*: the block-tools page and its action. The block, its page and its site are
-// read in one batch; the site is found through the page with a `$result[...]` reference. A page
-// of a knowledge base, group knowledge base or main page takes a second batch in its scope.
+// LANDING_BLOCK_*: the block-tools widget (its module at the end), its page and its action. The
+// block, its page and its site are read in one batch; the site is found through the page with a
+// `$result[...]` reference. A page of a knowledge base, group knowledge base or main page takes
+// a second batch in its scope.
+import { z } from 'zod';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
 import type { SyspageType } from '../bitrix24/landing-methods.js';
@@ -12,7 +14,8 @@ import {
 } from '../bitrix24/landing-methods.js';
 import type { Translate } from '../i18n.js';
 import { explainFailure, type Flash } from './messages.js';
-import { parseOfferedTypes } from './settings.js';
+import { numericId, type PlacementModule, placementCode } from './module.js';
+import { OFFERED_TYPES_OPTION, parseOfferedTypes } from './settings.js';
 import { perScope, type SiteScope, scopeParam, scopeThatFound, syspageTypesFor } from './site-scope.js';
 
 export interface BlockView {
@@ -124,3 +127,25 @@ export async function runBlockAction(
     refreshBlock: view.blockId,
   };
 }
+
+const blockOptions = z.object({ ID: numericId, CODE: z.string().trim().min(1).max(255), LID: numericId });
+type BlockOptions = z.output<typeof blockOptions>;
+
+export const blockPlacement: PlacementModule<BlockOptions, BlockView> = {
+  name: 'block',
+  handlerPath: '/placements/block',
+  titleKey: 'placement.block.title',
+  // Every block's menu, and the configured block codes' own entries (`LANDING_BLOCK_<CODE>`).
+  codes: (blockCodes) => [
+    'LANDING_BLOCK_*',
+    ...blockCodes.map((code) => `LANDING_BLOCK_${code}`.toUpperCase()),
+  ],
+  serves: (placement) => placementCode(placement).startsWith('LANDING_BLOCK_'),
+  options: blockOptions,
+  viewKey: (options) => `${options.LID}:${options.ID}`,
+  load: async (widget, services) => {
+    const options = await services.options.getOptions(widget.installation.id);
+    return loadBlock(widget.client, widget.options, options[OFFERED_TYPES_OPTION]);
+  },
+  act: (widget, view, form) => runBlockAction(widget.client, view, form, widget.t),
+};

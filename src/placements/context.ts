@@ -1,40 +1,40 @@
 // A widget open (Bitrix24's form POST) or one of its actions (our own form POST carrying the
 // signed context) becomes one typed context: the installation, the user's client, the
 // language, the placement options. Routes receive that and nothing raw.
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import type { Bitrix24ClientFactory } from '../bitrix24/client-factory.js';
 import { mergeQueryAndBody, parsePayload, placementPayloadSchema } from '../bitrix24/payloads.js';
+import { portalOrigin } from '../bitrix24/portal-origin.js';
 import { AppError } from '../errors.js';
 import { resolveLang, type Translate, translator } from '../i18n.js';
 import type { Healed } from '../installations/installer.js';
 import type { Installation, InstallationStore } from '../installations/types.js';
-import { portalOrigin } from '../plugins/security-headers.js';
 import type { PageContextSigner } from './page-context.js';
-import { isBlockPlacement, isSettingsPlacement } from './registry.js';
 import type { UserTokenVerifier } from './user-verifier.js';
 import { VerifyingClient } from './verifying-client.js';
 
-/** The two widgets, and the app's own page (PLACEMENT=DEFAULT, opened from the app list). */
-export type WidgetKind = 'settings' | 'block' | 'app';
+/** PLACEMENT_OPTIONS as a page reads them: string values (Bitrix24 sends strings). */
+export type PageOptions = Record<string, string | undefined>;
 
-const id = z
-  .union([z.string(), z.number()])
-  .transform(String)
-  .pipe(z.string().regex(/^\d{1,12}$/, 'must be a numeric id'));
-const optionSchemas = {
-  settings: z.object({ SITE_ID: id, LID: id.optional() }),
-  block: z.object({ ID: id, CODE: z.string().trim().min(1).max(255), LID: id }),
-  // The app page acts on no option (Bitrix24 sends `{"any":"…"}` there).
-  app: z.record(z.string(), z.unknown()).transform(() => ({}) as Record<string, never>),
-} as const;
-export type WidgetOptions<K extends WidgetKind> = z.output<(typeof optionSchemas)[K]>;
+/**
+ * A page the portal frames: a widget (placements/module.ts) or the app's own page. What opening
+ * it needs: whose POSTs it serves and how it reads PLACEMENT_OPTIONS.
+ */
+export interface PageTarget<O extends PageOptions = PageOptions> {
+  /** Names the page in messages; a widget's template is views/<name>.eta. */
+  name: string;
+  /** Whether a posted PLACEMENT is this page's (Bitrix24's codes are case-insensitive). */
+  serves(placement: string): boolean;
+  options: z.ZodType<O, unknown>;
+}
 
-export interface WidgetContext<K extends WidgetKind = WidgetKind> {
-  kind: K;
+export interface WidgetContext<O extends PageOptions = PageOptions> {
+  /** The page's name (PageTarget.name). */
+  page: string;
   installation: Installation;
   placement: string;
-  options: WidgetOptions<K>;
+  options: O;
   lang: string;
   t: Translate;
   /** The portal page that frames us. */
@@ -50,8 +50,8 @@ export interface WidgetContext<K extends WidgetKind = WidgetKind> {
 }
 
 /** A widget before its user is known: what a page's data loader needs. */
-export type WidgetBase<K extends WidgetKind = WidgetKind> = Omit<
-  WidgetContext<K>,
+export type WidgetBase<O extends PageOptions = PageOptions> = Omit<
+  WidgetContext<O>,
   'userId' | 'admin' | 'token'
 >;
 
@@ -76,9 +76,12 @@ export interface WidgetDeps {
   now?: () => number;
 }
 
-function placementMatches(kind: WidgetKind, placement: string): boolean {
-  if (kind === 'app') return placement.trim().toUpperCase() === 'DEFAULT';
-  return kind === 'settings' ? isSettingsPlacement(placement) : isBlockPlacement(placement);
+function placementMismatch(target: PageTarget<PageOptions>, placement: string): AppError {
+  return new AppError(
+    400,
+    'placement_mismatch',
+    `This address serves ${target.name} pages, not ${placement}.`,
+  );
 }
 
 /** Refuses every installation the app may not act for, saying why. */
@@ -138,29 +141,19 @@ function originOf(installation: Installation): string {
  * verified) loads the page's data in the same batch request that verifies the token, and hands
  * it back as `preloaded`: one round trip to the portal instead of two.
  */
-export async function openWidget<K extends WidgetKind, V = never>(
+export async function openWidget<O extends PageOptions, V = never>(
   deps: WidgetDeps,
-  kind: K,
+  target: PageTarget<O>,
   query: unknown,
   body: unknown,
-  preload?: (widget: WidgetBase<K>) => Promise<V>,
-): Promise<WidgetContext<K> & { preloaded?: V }> {
+  preload?: (widget: WidgetBase<O>) => Promise<V>,
+): Promise<WidgetContext<O> & { preloaded?: V }> {
   const payload = parsePayload(placementPayloadSchema, mergeQueryAndBody(query, body), 'widget request');
-  if (!placementMatches(kind, payload.PLACEMENT)) {
-    throw new AppError(
-      400,
-      'placement_mismatch',
-      `This address serves ${kind} widgets, not ${payload.PLACEMENT}.`,
-    );
-  }
+  if (!target.serves(payload.PLACEMENT)) throw placementMismatch(target, payload.PLACEMENT);
   if (payload.PROTOCOL === 'http' && !deps.allowHttp) {
     throw new AppError(400, 'https_required', 'This app accepts only portals served over https.');
   }
-  const options = parsePayload(
-    optionSchemas[kind],
-    payload.PLACEMENT_OPTIONS,
-    'PLACEMENT_OPTIONS',
-  ) as WidgetOptions<K>;
+  const options = parsePayload(target.options, payload.PLACEMENT_OPTIONS, 'PLACEMENT_OPTIONS');
   let installation = await (deps.recent ?? deps.store).find(payload.member_id);
   const now = (deps.now ?? Date.now)();
   let authId = payload.AUTH_ID;
@@ -205,7 +198,7 @@ export async function openWidget<K extends WidgetKind, V = never>(
   };
   // No spread of an object with the client getter: spreading would build the client.
   const fields = {
-    kind,
+    page: target.name,
     installation,
     placement: payload.PLACEMENT,
     options,
@@ -213,7 +206,7 @@ export async function openWidget<K extends WidgetKind, V = never>(
     t: translator(lang),
     origin: originOf(installation),
   };
-  const base: WidgetBase<K> = {
+  const base: WidgetBase<O> = {
     ...fields,
     get client() {
       return userClient();
@@ -272,26 +265,21 @@ export async function openWidget<K extends WidgetKind, V = never>(
 }
 
 /** From one of our own forms: the signed context decides who acts where. */
-export async function resumeWidget<K extends WidgetKind>(
+export async function resumeWidget<O extends PageOptions>(
   deps: WidgetDeps,
-  kind: K,
+  target: PageTarget<O>,
   body: unknown,
-): Promise<WidgetContext<K>> {
+): Promise<WidgetContext<O>> {
   const raw = body && typeof body === 'object' ? (body as Record<string, unknown>).ctx : undefined;
   const context = deps.signer.verify(raw);
-  if (!placementMatches(kind, context.placement)) {
-    throw new AppError(
-      400,
-      'placement_mismatch',
-      `This address serves ${kind} widgets, not ${context.placement}.`,
-    );
-  }
+  if (!target.serves(context.placement)) throw placementMismatch(target, context.placement);
   const installation = await activeInstallation(deps.store, context.memberId);
   return {
-    kind,
+    page: target.name,
     installation,
     placement: context.placement,
-    options: context.options as WidgetOptions<K>,
+    // Signed by us when the page was opened, after this page's schema read them.
+    options: context.options as O,
     lang: context.lang,
     t: translator(context.lang),
     origin: originOf(installation),

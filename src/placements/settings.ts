@@ -1,6 +1,8 @@
-// LANDING_SETTINGS: the site-settings page and its actions, as plain functions over a
-// Bitrix24 client. One batch request loads everything the page shows of an ordinary site; a
-// knowledge base, group knowledge base or main page takes a second one in its own scope.
+// LANDING_SETTINGS: the site-settings widget (its module at the end) and its page's loader and
+// actions, as plain functions over a Bitrix24 client. One batch request loads everything the
+// page shows of an ordinary site; a knowledge base, group knowledge base or main page takes a
+// second one in its own scope.
+import { z } from 'zod';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
 import {
@@ -12,7 +14,9 @@ import {
 } from '../bitrix24/landing-methods.js';
 import type { Translate } from '../i18n.js';
 import type { InstallationStore } from '../installations/types.js';
+import { isPortalAdmin } from './app-page.js';
 import { explainFailure, type Flash } from './messages.js';
+import { numericId, type PlacementModule, placementCode } from './module.js';
 import { perScope, type SiteScope, scopeParam, scopeThatFound, syspageTypesFor } from './site-scope.js';
 
 export const OFFERED_TYPES_OPTION = 'offered_syspage_types';
@@ -75,7 +79,7 @@ const firstSite = (answer: unknown) => {
 export async function loadSettings(
   client: Bitrix24Client,
   siteId: number,
-  store: InstallationStore,
+  store: Pick<InstallationStore, 'setOptions'>,
   installationId: number,
 ): Promise<SettingsView> {
   // An ordinary site is read in this one batch, as always; the probes only say whether the
@@ -198,3 +202,28 @@ export async function runSettingsAction(
     throw error;
   }
 }
+
+const settingsOptions = z.object({ SITE_ID: numericId, LID: numericId.optional() });
+type SettingsOptions = z.output<typeof settingsOptions>;
+
+/** Actions only a portal administrator is offered (trash affects the whole site, options every site). */
+const ADMIN_ONLY_ACTIONS = new Set(['trash', 'restore', 'options']);
+
+export const settingsPlacement: PlacementModule<SettingsOptions, SettingsView> = {
+  name: 'settings',
+  handlerPath: '/placements/settings',
+  titleKey: 'placement.settings.title',
+  codes: () => ['LANDING_SETTINGS'],
+  serves: (placement) => placementCode(placement) === 'LANDING_SETTINGS',
+  options: settingsOptions,
+  viewKey: (options) => options.SITE_ID,
+  load: (widget, services) =>
+    loadSettings(widget.client, Number(widget.options.SITE_ID), services.options, widget.installation.id),
+  // Not offered to other users; refused to a forged form, with the portal asked afresh.
+  mayAct: async (widget, form) =>
+    !ADMIN_ONLY_ACTIONS.has(String(form.action)) || (widget.admin && (await isPortalAdmin(widget.client))),
+  act: (widget, view, form, services) =>
+    runSettingsAction(widget.client, view, form, widget.t, (options) =>
+      services.options.setOptions(widget.installation.id, options),
+    ),
+};

@@ -4,8 +4,8 @@
 // once it has passed the same validation as a real payload, else by nobody.
 import type { FastifyRequest } from 'fastify';
 import { portalDomain } from '../bitrix24/payloads.js';
+import { portalOrigin } from '../bitrix24/portal-origin.js';
 import { resolveLang } from '../i18n.js';
-import { portalOrigin } from './security-headers.js';
 
 /** How long an error page waits for the installation lookup before framing without it. */
 const LOOKUP_BUDGET_MS = 200;

@@ -1,11 +1,10 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import fp from 'fastify-plugin';
+import { PUBLIC_DIR } from '../paths.js';
 
 const require = createRequire(import.meta.url);
-const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public');
 // The Bitrix24 JS SDK is served by us from node_modules, never from a CDN.
 const B24_SDK_DIR = join(dirname(require.resolve('@bitrix24/b24jssdk/package.json')), 'dist', 'umd');
 

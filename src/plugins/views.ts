@@ -1,10 +1,7 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import view from '@fastify/view';
 import { Eta } from 'eta';
 import fp from 'fastify-plugin';
-
-export const VIEWS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'views');
+import { VIEWS_DIR } from '../paths.js';
 
 export interface ViewsOptions {
   /** Where the templates are (tests use a copy). */

@@ -1,5 +1,11 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { type AppPageView, isPortalAdmin, loadAppPage } from '../placements/app-page.js';
+import {
+  APP_PAGE,
+  type AppPageOptions,
+  type AppPageView,
+  isPortalAdmin,
+  loadAppPage,
+} from '../placements/app-page.js';
 import { openWidget, resumeWidget, type WidgetBase, type WidgetContext } from '../placements/context.js';
 import { explainFailure, type Flash } from '../placements/messages.js';
 import { widgetDeps } from './placements.js';
@@ -16,11 +22,16 @@ const appPage: FastifyPluginAsync = async (app) => {
   const html = { config: { html: true }, preHandler: app.portalRateLimit };
 
   /** `admin` unknown (a cold open): loaded as for an administrator, and dropped below if not. */
-  const load = (ctx: WidgetBase<'app'>, admin = true) =>
+  const load = (ctx: WidgetBase<AppPageOptions>, admin = true) =>
     loadAppPage(ctx.client, ctx.installation, app.installations, app.installer.desired(ctx.lang), admin);
   const nothingForUsers: AppPageView = { admin: false, state: null };
 
-  function render(reply: FastifyReply, ctx: WidgetContext<'app'>, view: AppPageView, flash: Flash | null) {
+  function render(
+    reply: FastifyReply,
+    ctx: WidgetContext<AppPageOptions>,
+    view: AppPageView,
+    flash: Flash | null,
+  ) {
     const data = { lang: ctx.lang, t: ctx.t, token: ctx.token, view, flash, action: APP_PAGE_ACTION };
     return reply.header('cache-control', 'no-store').allowFraming(ctx.origin).view('app', data);
   }
@@ -31,13 +42,13 @@ const appPage: FastifyPluginAsync = async (app) => {
 
   app.post('/', html, async (request, reply) => {
     // A cold open verifies the user in the same batch that reads the page's data.
-    const ctx = await openWidget(deps, 'app', request.query, request.body, (widget) => load(widget));
+    const ctx = await openWidget(deps, APP_PAGE, request.query, request.body, (widget) => load(widget));
     const view = !ctx.admin ? nothingForUsers : (ctx.preloaded ?? (await load(ctx)));
     return render(reply, ctx, view, null);
   });
 
   app.post(APP_PAGE_ACTION, html, async (request, reply) => {
-    const ctx = await resumeWidget(deps, 'app', request.body);
+    const ctx = await resumeWidget(deps, APP_PAGE, request.body);
     const action = (request.body as Record<string, unknown>).action;
     // Asked afresh: the page's forms are signed for a user, not for their rights.
     if (action !== 'resync' || !(ctx.admin && (await isPortalAdmin(ctx.client)))) {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { installPayloadSchema, mergeQueryAndBody, parsePayload } from '../bitrix24/payloads.js';
+import { portalOrigin } from '../bitrix24/portal-origin.js';
 import { resolveLang, translator } from '../i18n.js';
-import { portalOrigin } from '../plugins/security-headers.js';
 
 /** The install handler Bitrix24 opens in an iframe (form POST; DOMAIN etc. in the query). */
 const install: FastifyPluginAsync = async (app) => {

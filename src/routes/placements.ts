@@ -1,24 +1,8 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
-import { isPortalAdmin } from '../placements/app-page.js';
-import { type BlockView, loadBlock, runBlockAction } from '../placements/block.js';
-import {
-  openWidget,
-  resumeWidget,
-  type WidgetBase,
-  type WidgetContext,
-  type WidgetDeps,
-} from '../placements/context.js';
+import type { PageOptions, WidgetBase, WidgetContext, WidgetDeps } from '../placements/context.js';
+import { openWidget, resumeWidget } from '../placements/context.js';
 import type { Flash } from '../placements/messages.js';
-import { BLOCK_PATH, SETTINGS_PATH } from '../placements/registry.js';
-import {
-  loadSettings,
-  OFFERED_TYPES_OPTION,
-  runSettingsAction,
-  type SettingsView,
-} from '../placements/settings.js';
-
-/** Settings actions only a portal administrator is offered (trash affects the whole site, options every site). */
-const ADMIN_ONLY_SETTINGS = new Set(['trash', 'restore', 'options']);
+import type { ActionFlash, PlacementModule, PlacementServices } from '../placements/module.js';
 
 /** What every page the portal frames needs from the app's services (widgets and the app page). */
 export function widgetDeps(app: FastifyInstance): WidgetDeps {
@@ -34,26 +18,24 @@ export function widgetDeps(app: FastifyInstance): WidgetDeps {
   };
 }
 
-/** One module per placement; each has its open (Bitrix24's POST) and its action (our form). */
+/** Two routes per placement module: its open (Bitrix24's POST) and its action (our form). */
 const placements: FastifyPluginAsync = async (app) => {
   const deps = widgetDeps(app);
+  const services: PlacementServices = { options: app.installations };
+  for (const module of app.placementModules) widgetRoutes(app, module, deps, services);
+};
+
+function widgetRoutes<O extends PageOptions, V>(
+  app: FastifyInstance,
+  module: PlacementModule<O, V>,
+  deps: WidgetDeps,
+  services: PlacementServices,
+): void {
   const html = { config: { html: true }, preHandler: app.portalRateLimit };
+  const actionPath = `${module.handlerPath}/action`;
+  const load = (widget: WidgetBase<O>) => module.load(widget, services);
 
-  const settingsView = (ctx: WidgetBase<'settings'>): Promise<SettingsView> =>
-    loadSettings(ctx.client, Number(ctx.options.SITE_ID), app.installations, ctx.installation.id);
-
-  const blockView = async (ctx: WidgetBase<'block'>): Promise<BlockView> => {
-    const options = await app.installations.getOptions(ctx.installation.id);
-    return loadBlock(ctx.client, ctx.options, options[OFFERED_TYPES_OPTION]);
-  };
-
-  function render<K extends 'settings' | 'block'>(
-    reply: FastifyReply,
-    ctx: WidgetContext<K>,
-    view: SettingsView | BlockView,
-    flash: (Flash & { refreshBlock?: number }) | null,
-  ) {
-    const path = ctx.kind === 'settings' ? SETTINGS_PATH : BLOCK_PATH;
+  function render(reply: FastifyReply, ctx: WidgetContext<O>, view: V, flash: ActionFlash | null) {
     // Exactly what the templates read: nothing else of the context (its client, the
     // installation) reaches a page.
     const data = {
@@ -63,71 +45,40 @@ const placements: FastifyPluginAsync = async (app) => {
       admin: ctx.admin,
       view,
       flash,
-      action: `${path}/action`,
+      action: actionPath,
     };
-    return reply.allowFraming(ctx.origin).view(ctx.kind, data);
+    return reply.allowFraming(ctx.origin).view(module.name, data);
   }
 
   /**
    * What the user sees, from the view cache (a reopen within seconds costs the portal nothing),
    * or, on a cold open, as loaded together with the user's verification.
    */
-  function viewOf<K extends 'settings' | 'block', V>(
-    ctx: WidgetContext<K> & { preloaded?: V },
-    what: string,
-    load: () => Promise<V>,
-  ): Promise<V> {
+  function viewOf(ctx: WidgetContext<O> & { preloaded?: V }): Promise<V> {
     const { memberId } = ctx.installation;
+    const key = `${module.name}:${module.viewKey(ctx.options)}`;
     if (ctx.preloaded !== undefined)
-      return Promise.resolve(app.viewCache.put(memberId, ctx.userId, what, ctx.preloaded));
-    return app.viewCache.get(memberId, ctx.userId, what, load);
+      return Promise.resolve(app.viewCache.put(memberId, ctx.userId, key, ctx.preloaded));
+    return app.viewCache.get(memberId, ctx.userId, key, () => load(ctx));
   }
-  const cachedSettings = (ctx: WidgetContext<'settings'> & { preloaded?: SettingsView }) =>
-    viewOf(ctx, `settings:${ctx.options.SITE_ID}`, () => settingsView(ctx));
-  const cachedBlock = (ctx: WidgetContext<'block'> & { preloaded?: BlockView }) =>
-    viewOf(ctx, `block:${ctx.options.LID}:${ctx.options.ID}`, () => blockView(ctx));
 
-  app.post(SETTINGS_PATH, html, async (request, reply) => {
-    const ctx = await openWidget(deps, 'settings', request.query, request.body, settingsView);
-    return render(reply, ctx, await cachedSettings(ctx), null);
+  app.post(module.handlerPath, html, async (request, reply) => {
+    const ctx = await openWidget(deps, module, request.query, request.body, load);
+    return render(reply, ctx, await viewOf(ctx), null);
   });
 
-  app.post(`${SETTINGS_PATH}/action`, html, async (request, reply) => {
-    const ctx = await resumeWidget(deps, 'settings', request.body);
-    const action = (request.body as Record<string, unknown>).action;
-    // Not offered to other users; refused to a forged form, with the portal asked afresh.
-    if (ADMIN_ONLY_SETTINGS.has(String(action)) && !(ctx.admin && (await isPortalAdmin(ctx.client)))) {
+  app.post(actionPath, html, async (request, reply) => {
+    const ctx = await resumeWidget(deps, module, request.body);
+    const form = request.body as Record<string, unknown>;
+    if (module.mayAct && !(await module.mayAct(ctx, form))) {
       const refused: Flash = { kind: 'error', code: 'admin_only', text: ctx.t('errors.admin_only') };
-      return render(reply.code(403), ctx, await cachedSettings(ctx), refused);
+      return render(reply.code(403), ctx, await viewOf(ctx), refused);
     }
     // An action compares against the portal's current state, never a cached one.
-    const flash = await runSettingsAction(
-      ctx.client,
-      await settingsView(ctx),
-      request.body as Record<string, unknown>,
-      ctx.t,
-      (options) => app.installations.setOptions(ctx.installation.id, options),
-    );
+    const flash = await module.act(ctx, await load(ctx), form, services);
     app.viewCache.invalidate(ctx.installation.memberId);
-    return render(reply, ctx, await cachedSettings(ctx), flash);
+    return render(reply, ctx, await viewOf(ctx), flash);
   });
-
-  app.post(BLOCK_PATH, html, async (request, reply) => {
-    const ctx = await openWidget(deps, 'block', request.query, request.body, blockView);
-    return render(reply, ctx, await cachedBlock(ctx), null);
-  });
-
-  app.post(`${BLOCK_PATH}/action`, html, async (request, reply) => {
-    const ctx = await resumeWidget(deps, 'block', request.body);
-    const flash = await runBlockAction(
-      ctx.client,
-      await blockView(ctx),
-      request.body as Record<string, unknown>,
-      ctx.t,
-    );
-    app.viewCache.invalidate(ctx.installation.memberId);
-    return render(reply, ctx, await cachedBlock(ctx), flash);
-  });
-};
+}
 
 export default placements;

@@ -126,6 +126,18 @@ describe('bad answers', () => {
     });
   });
 
+  it('an empty body, whatever the status: ERROR_UNEXPECTED_ANSWER, transient (not a malformed grant)', async () => {
+    for (const status of [200, 502]) {
+      const error = await refusal(answering(status, '').fetch);
+      expect(error).toBeInstanceOf(TransientError);
+      expect(error).toMatchObject({
+        code: 'ERROR_UNEXPECTED_ANSWER',
+        status,
+        description: `OAuth answer is not JSON (HTTP ${status})`,
+      });
+    }
+  });
+
   it('invalid_grant and invalid_client: only a reinstall helps', async () => {
     for (const code of ['invalid_grant', 'invalid_client']) {
       const error = await refusal(

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OAuthServers } from '../../src/bitrix24/oauth-servers.js';
 import { Installer } from '../../src/installations/installer.js';
+import { appManifest, PLACEMENT_MODULES } from '../../src/placements/registry.js';
 import { resubmit, type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -96,10 +97,8 @@ describe('install through the portal', () => {
       admin: { isAdmin: () => Promise.reject(new Error('a rebind checks no installer')) },
       servers: new OAuthServers([], 'https://oauth.bitrix.info'),
       clientFor: (i) => stack.app.clients.forInstallation(i).rest,
-      config: {
-        publicUrl: 'https://moved.example.com',
-        bitrix24: { allowHttp: true, blockCodes: [], clientId: 'unused' },
-      },
+      config: { publicUrl: 'https://moved.example.com', bitrix24: { allowHttp: true, clientId: 'unused' } },
+      manifest: appManifest(PLACEMENT_MODULES, []),
       log: pino({ level: 'silent' }),
     });
     // The developer moved the app card to the new host too (Bitrix24 refuses handlers elsewhere).

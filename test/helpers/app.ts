@@ -36,7 +36,7 @@ export class LogCapture {
 export async function buildTestApp(
   testDb: TestDatabase,
   env: Record<string, string> = {},
-  deps: Pick<AppDependencies, 'now' | 'db'> = {},
+  deps: Pick<AppDependencies, 'now' | 'db' | 'placements' | 'viewsRoot'> = {},
 ): Promise<{ app: FastifyInstance; logs: LogCapture; config: Config }> {
   const config = testConfig({ DATABASE_URL: testDb.url, ...env });
   const logs = new LogCapture();

@@ -1,6 +1,7 @@
 // The whole flow on one machine: the portal emulator and our app, each on a loopback port,
 // talking real HTTP to each other; the app on a fresh database of the suite's provider.
 import type { FastifyInstance } from 'fastify';
+import type { AppDependencies } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { type EmulatorHandle, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js';
 import { buildTestApp, type LogCapture } from './app.js';
@@ -18,7 +19,15 @@ export interface Stack {
 }
 
 export async function startStack(
-  options: { emulator?: EmulatorOptions; env?: Record<string, string>; testDb?: TestDatabase } = {},
+  options: {
+    emulator?: EmulatorOptions;
+    env?: Record<string, string>;
+    testDb?: TestDatabase;
+    /** Hooks or routes a suite adds to the app before it listens. */
+    configure?: (app: FastifyInstance) => void;
+    /** Extra widgets and their templates (buildApp's placements and viewsRoot). */
+    app?: Pick<AppDependencies, 'placements' | 'viewsRoot'>;
+  } = {},
 ): Promise<Stack> {
   const port = await freePort();
   const appUrl = `http://127.0.0.1:${port}`;
@@ -35,8 +44,9 @@ export async function startStack(
       B24_ALLOW_HTTP: 'true',
       ...options.env,
     },
-    { now: () => emulator.clock.now() },
+    { now: () => emulator.clock.now(), ...options.app },
   );
+  options.configure?.(app);
   await app.listen({ host: '127.0.0.1', port });
   return {
     emulator,

@@ -8,6 +8,8 @@ import { testConfig } from '../helpers/app.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
 const DEADLINE_MS = 1500;
+// Real time: real sockets and the emulator's real latency, so no clock can stand in. One second
+// of slack, well below the 6 s the portal would take and the 15 s operating-time wait.
 const IN_TIME_MS = DEADLINE_MS + 1000;
 const WIDGET = 'd1d1d1d1';
 const INSTALL = 'd2d2d2d2';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import views, { VIEWS_DIR } from '../../src/plugins/views.js';
+import { VIEWS_DIR } from '../../src/paths.js';
+import views from '../../src/plugins/views.js';
 
 const root = mkdtempSync(join(tmpdir(), 'views-'));
 cpSync(VIEWS_DIR, root, { recursive: true });

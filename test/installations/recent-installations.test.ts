@@ -1,18 +1,16 @@
-// The widget-open lookup cache over the real store (the suite's database): hits within the
-// TTL, every write through the store seen at once, another process's write within the TTL.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plaintextCipher } from '../../src/installations/cipher.js';
-import { PrismaInstallationStore } from '../../src/installations/prisma-store.js';
+// The widget-open lookup cache: hits within the TTL, every write through the store seen at
+// once, another process's write within the TTL. The store is the in-memory one (held to the
+// database store's rules by memory-store.test.ts): it reads when asked, so a lookup that
+// races a write surely reads the row from before it.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MemoryInstallationStore } from '../../src/installations/memory-store.js';
 import { RecentInstallations } from '../../src/installations/recent-installations.js';
 import type { Installation } from '../../src/installations/types.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
-let testDb: TestDatabase;
-let store: PrismaInstallationStore;
+let store: MemoryInstallationStore;
 let installation: Installation;
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  store = new PrismaInstallationStore(testDb.db, plaintextCipher);
+  store = new MemoryInstallationStore();
   installation = await store.save(
     {
       memberId: 'recent1',
@@ -28,7 +26,6 @@ beforeAll(async () => {
     },
   );
 });
-afterAll(async () => testDb.close());
 
 function counted() {
   let now = 0;
@@ -63,8 +60,8 @@ describe('RecentInstallations', () => {
     expect((await recent.find('recent1'))?.status).toBe('active');
     await store.setStatus(installation.id, 'needs_reinstall', 'invalid_grant');
     expect((await recent.find('recent1'))?.status).toBe('needs_reinstall');
-    // Another process (a second store on the same database) uninstalls: seen after the TTL.
-    const otherProcess = new PrismaInstallationStore(testDb.db, plaintextCipher);
+    // Another process (a second store on the same data) uninstalls: seen after the TTL.
+    const otherProcess = store.otherProcess();
     await otherProcess.setStatus(installation.id, 'uninstalled');
     expect((await recent.find('recent1'))?.status).toBe('needs_reinstall');
     advance(2_001);

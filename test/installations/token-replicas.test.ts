@@ -311,6 +311,7 @@ describe('the refresh window (#19.2)', () => {
     await expect(survivor.tokens.getAccessToken(env.installation.id)).resolves.toBeTypeOf('string');
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(leasedFor - 100);
+    // Real time: the lease's end is compared across database clients (no shared clock to move).
     expect(waited).toBeLessThan(leasedFor + 1_500); // polling (≤ 250 ms) and the refresh itself
     await expect(survivor.factory.forInstallation(env.installation).app.info()).resolves.toMatchObject({
       ID: 1,

@@ -158,6 +158,7 @@ describe('graceful shutdown', () => {
     // Done once the last answer is out: its keep-alive connection does not hold the close.
     const answeredAt = Date.now();
     await closing;
+    // Real time (no clock seam: Node's own server close); only an idle connection held open would take longer.
     expect(Date.now() - answeredAt).toBeLessThan(2000);
     expect(logs.text).not.toMatch(/"level":50/);
     await expectNewWorkingPair(s, before);

@@ -2,7 +2,8 @@
 // set (CSP and helmet's) and the per-portal rate limit on each POST route Bitrix24 or our forms
 // reach. toContain would let `frame-ancestors <portal> *` or a removed preHandler through.
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { portalOrigin } from '../../src/bitrix24/portal-origin.js';
 import { buildTestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -30,12 +31,12 @@ const STATIC_HEADERS = {
   'x-xss-protection': '0',
 };
 
+/** Headers any response carries that are no security policy (transport, body, rate-limit counters). */
+const OTHER_HEADERS = /^(content-type|content-length|date|connection|keep-alive|x-ratelimit-.*)$/;
+
+/** Every other header of a response: a policy helmet adds by mistake (COEP, X-Frame-Options) shows up. */
 function securityHeaders(headers: Record<string, unknown>) {
-  const picked: Record<string, unknown> = {};
-  for (const name of [...Object.keys(STATIC_HEADERS), 'content-security-policy', 'x-frame-options']) {
-    if (headers[name] !== undefined) picked[name] = headers[name];
-  }
-  return picked;
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !OTHER_HEADERS.test(name)));
 }
 
 const form = (url: string, payload: string) => ({
@@ -46,11 +47,13 @@ const form = (url: string, payload: string) => ({
 });
 
 describe('security headers, whole values', () => {
+  // Built per test (cheap): the headers are worked out when the app is built, and Stryker's
+  // per-test coverage only sees code that runs inside a test or its beforeEach.
   let app: FastifyInstance;
-  beforeAll(async () => {
+  beforeEach(async () => {
     ({ app } = await buildTestApp(testDb));
   });
-  afterAll(async () => app.close());
+  afterEach(async () => app.close());
 
   it('a response nobody may frame: the whole CSP ends in frame-ancestors none, and helmet set exactly its set', async () => {
     const res = await app.inject('/healthz');
@@ -70,6 +73,16 @@ describe('security headers, whole values', () => {
     });
     const http = await app.inject(form('/install', 'member_id=abc&DOMAIN=p.example.com:8080&PROTOCOL=0'));
     expect(http.headers['content-security-policy']).toBe(`${POLICY} http://p.example.com:8080`);
+  });
+
+  it('a portal origin is made of exactly DOMAIN: anything URL parsing would change is no origin', () => {
+    expect(portalOrigin('https', 'x.bitrix24.com')).toBe('https://x.bitrix24.com');
+    expect(portalOrigin('http', 'P.Example.com:8080')).toBe('http://p.example.com:8080');
+    for (const domain of ['x.com/evil', 'a@b.com', 'x.com:443', 'x.com?q', 'x.com#f', 'x.com:', ' x.com']) {
+      expect(portalOrigin('https', domain), domain).toBeNull();
+    }
+    expect(portalOrigin('http', 'x.com:80')).toBeNull();
+    expect(portalOrigin('https', 'bad host')).toBeNull();
   });
 
   it('an origin that is not plain keeps frame-ancestors none', async () => {
@@ -156,6 +169,31 @@ describe('per-portal rate limit on every POST route', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) statuses.push((await app.inject({ method: 'GET', url: '/' })).statusCode);
     expect(statuses).toEqual([200, 200, 429]);
+    await app.close();
+  });
+
+  it('the health check is never limited: probes must not be refused', async () => {
+    const { app } = await buildTestApp(testDb, { RATE_LIMIT_PER_IP: '2', RATE_LIMIT_PER_PORTAL: '1000' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await app.inject('/healthz')).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    await app.close();
+  });
+
+  it('a form counts for the portal its context names, whatever its seal; the name is cut at 64 characters', async () => {
+    const { app } = await buildTestApp(testDb, { RATE_LIMIT_PER_PORTAL: '3', RATE_LIMIT_PER_IP: '1000' });
+    const post = (ctx: string) => app.inject(form('/app/action', `ctx=${ctx}&action=resync`));
+    // Four different seals of one portal: one counter.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await post(`sealedportal.seal${i}`)).statusCode);
+    expect(statuses.slice(0, 3)).not.toContain(429);
+    expect(statuses[3]).toBe(429);
+    // Names equal in their first 64 characters are one portal: a long name buys no new counter.
+    const long = 'p'.repeat(64);
+    const more: number[] = [];
+    for (let i = 0; i < 4; i += 1) more.push((await post(`${long}${i}.seal`)).statusCode);
+    expect(more.slice(0, 3)).not.toContain(429);
+    expect(more[3]).toBe(429);
     await app.close();
   });
 });

@@ -65,6 +65,20 @@ describe('a reload of the install page for an installed portal', () => {
     const after = await rows(stack.testDb);
     expect(after.installations.map((i) => [i.memberId, i.status])).toEqual([[MEMBER, 'active']]);
     expect(after.bindings.length).toBe(before.bindings.length);
+    // Once the form's access token has ended and the app has rotated the pair (its refresh
+    // token spent), only the reload check vouches for the form, and it does.
+    stack.emulator.expireTokens(MEMBER);
+    const installation = (await stack.app.installations.find(MEMBER))!;
+    const stored = (await stack.app.installations.getTokens(installation.id))!;
+    await stack.app.clients.forInstallation(installation).app.info(undefined);
+    expect((await stack.app.installations.getTokens(installation.id))!.refreshToken).not.toBe(
+      stored.refreshToken,
+    );
+    const late = await resubmit(verified);
+    expect(late.status).toBe(200);
+    expect((await rows(stack.testDb)).installations.map((i) => [i.memberId, i.status])).toEqual([
+      [MEMBER, 'active'],
+    ]);
   });
 
   it.each([

@@ -24,7 +24,16 @@ beforeAll(async () => {
   await attacker.listen({ host: '127.0.0.1', port: 0 });
   const address = attacker.server.address() as { port: number };
   attackerUrl = `127.0.0.1:${address.port}`;
-  stack = await startStack({ emulator: { portals: [{ memberId: 'a1a1a1a1' }, { memberId: 'b2b2b2b2' }] } });
+  stack = await startStack({
+    emulator: { portals: [{ memberId: 'a1a1a1a1' }, { memberId: 'b2b2b2b2' }] },
+    // The app itself logs no payload today, so without this line no flow would show whether
+    // the logger's redaction works (issue #18: removing it went unnoticed). It is the debugging
+    // line someone may add one day: every payload the portal posts, logged whole.
+    configure: (app) =>
+      app.addHook('preHandler', async (request) => {
+        if (request.method === 'POST') request.log.info({ payload: request.body }, 'payload received');
+      }),
+  });
 });
 afterAll(async () => {
   await stack?.close();
@@ -85,6 +94,19 @@ describe('secrets', () => {
 
     const logs = stack.logs.text;
     expect(logs.length).toBeGreaterThan(1000);
+    // Each payload was logged, with exactly its secret fields censored, whatever the route.
+    const payloads = stack.logs.lines
+      .map((line) => JSON.parse(line) as { msg: string; payload?: Record<string, unknown> })
+      .filter((line) => line.msg === 'payload received')
+      .map((line) => line.payload ?? {});
+    const censored = (key: string) =>
+      payloads.filter((p) => key in p).map((p) => (p as Record<string, unknown>)[key]);
+    expect(new Set(censored('AUTH_ID'))).toEqual(new Set(['[redacted]']));
+    expect(new Set(censored('REFRESH_ID'))).toEqual(new Set(['[redacted]']));
+    expect(new Set(censored('APPLICATION_TOKEN'))).toEqual(new Set(['[redacted]']));
+    expect(new Set(censored('auth'))).toEqual(new Set(['[redacted]']));
+    expect(censored('ctx').length).toBeGreaterThan(0);
+    expect(payloads.some((p) => p.member_id === 'a1a1a1a1')).toBe(true);
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThan(7);
       expect(logs).not.toContain(secret);
