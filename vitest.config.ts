@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // TEST_DATABASE=postgres runs the same suites against PostgreSQL (see test/helpers/db.ts).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

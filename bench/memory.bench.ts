@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
 import { migrate } from '../src/db/migrate.js';
-import { type EmulatorHandle, startEmulator } from '../src/emulator/index.js';
 import { freePort } from '../test/helpers/net.js';
 import { appEnv } from './lib/app-env.js';
 import { APP_ENTRY, type ServerProcess, startServer } from './lib/child.js';

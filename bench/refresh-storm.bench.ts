@@ -4,11 +4,11 @@
 // and with two racing on the same database. A refresh token is single-use, so the goal is
 // exactly one refresh per installation and no failed call.
 
+import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
 import type { Bitrix24Client } from '../src/bitrix24/client.js';
 import { Bitrix24ClientFactory } from '../src/bitrix24/client-factory.js';
 import { createDb, type Db } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
-import { type EmulatorHandle, startEmulator } from '../src/emulator/index.js';
 import { plaintextCipher } from '../src/installations/cipher.js';
 import { PrismaInstallationStore } from '../src/installations/prisma-store.js';
 import { TokenManager } from '../src/installations/tokens.js';

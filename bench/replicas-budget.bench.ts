@@ -4,8 +4,8 @@
 // tokens. Run with the bucket shared through the database and with a bucket per process
 // (B24_RATE_BUDGET), each on a fresh database, emulator and processes.
 import { request } from 'node:http';
+import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
 import { migrate } from '../src/db/migrate.js';
-import { type EmulatorHandle, startEmulator } from '../src/emulator/index.js';
 import { freePort } from '../test/helpers/net.js';
 import { createTempPgDatabase } from '../test/helpers/postgres.js';
 import { appEnv } from './lib/app-env.js';
@@ -104,7 +104,9 @@ export async function replicasBudgetBench(mode: BudgetMode): Promise<BudgetResul
     );
     const seconds = (performance.now() - started) / 1000;
     const failed = answers.filter((a) => !a.includes(OK));
-    for (const f of failed.slice(0, 3)) process.stderr.write(`call failed: ${f.slice(0, 300)}\n`);
+    // The admin page's flash message says why (the page around it says nothing).
+    const why = (answer: string) => /role="alert"[^>]*>([\s\S]*?)<\/div>/.exec(answer)?.[1]?.trim() ?? answer;
+    for (const f of failed.slice(0, 3)) process.stderr.write(`call failed: ${why(f).slice(0, 300)}\n`);
     const stats = emulator.stats.portal(PORTAL);
     const calls = answers.length;
     return {

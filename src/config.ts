@@ -1,6 +1,6 @@
 // The whole configuration, read once from the environment and validated with zod.
 import { z } from 'zod';
-import { parseKey } from './installations/cipher.js';
+import { parseKey } from './key-text.js';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])

@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_APP, DEMO_MEMBER_ID, startEmulator } from 'bitrix24-emulator';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { migrate } from './db/migrate.js';
-import { DEFAULT_APP, DEMO_MEMBER_ID, startEmulator } from './emulator/index.js';
 
 const DEMO_DIR = '.demo';
 const host = '127.0.0.1';

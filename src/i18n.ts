@@ -12,8 +12,6 @@ const catalogs: Record<string, Catalog> = Object.fromEntries(
     .map((f) => [f.slice(0, -5), JSON.parse(readFileSync(join(VIEWS_DIR, 'locales', f), 'utf8')) as Catalog]),
 );
 
-export const LANGUAGES = Object.keys(catalogs).sort();
-
 /** Bitrix24's LANG (`de`, `ua`, `br`...) to a language we have, falling back to English. */
 export function resolveLang(lang: string | undefined | null): string {
   const base = (lang ?? '').toLowerCase().slice(0, 2);
@@ -42,9 +40,4 @@ export function translator(lang: string): Translate {
     translators.set(resolved, translate);
   }
   return translate;
-}
-
-/** A key's text in every language, e.g. for placement titles. */
-export function allTranslations(key: string): Record<string, string> {
-  return Object.fromEntries(LANGUAGES.map((lang) => [lang, translator(lang)(key)]));
 }

@@ -41,6 +41,8 @@ export interface ServicesDeps {
 
 export interface Services {
   config: Config;
+  /** The clock of tokens and signed pages (tests pass the emulator's). */
+  now: () => number;
   installations: InstallationStore;
   tokens: TokenManager;
   /** Refreshes idle portals' tokens before they die; started by the server (src/server.ts). */
@@ -133,6 +135,7 @@ export function createServices(config: Config, deps: ServicesDeps): Services {
   store.onInstallationWrite(() => recentInstallations.forget());
   return {
     config,
+    now,
     installations: store,
     tokens,
     keepAlive,

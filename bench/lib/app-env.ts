@@ -1,7 +1,7 @@
 // Environment of an app process under test: the emulator's OAuth server and credentials,
 // plain-http portals, and our own request limits lifted (autocannon is one address).
 import { randomBytes } from 'node:crypto';
-import type { EmulatorHandle } from '../../src/emulator/index.js';
+import type { EmulatorHandle } from 'bitrix24-emulator';
 
 export function appEnv(
   emulator: EmulatorHandle,

@@ -2,7 +2,7 @@
 // core), so the clients measured in the parent do not compete with it for CPU. Started by
 // emulator-remote.ts with fork(); answers the calls in emulator-protocol.ts over IPC and
 // shuts down when the parent disconnects (or dies).
-import { startEmulator } from '../../src/emulator/index.js';
+import { startEmulator } from 'bitrix24-emulator';
 import type {
   EmulatorCall,
   EmulatorCalls,

@@ -1,8 +1,7 @@
 // The IPC contract between a benchmark and an emulator running in a child process
 // (emulator-process.ts serves it, emulator-remote.ts calls it). Only what the benchmarks
 // read from the handle crosses the wire; everything is plain JSON.
-import type { BucketLimits } from '../../src/emulator/bucket.js';
-import type { PortalInfo, PortalStats, StatsData, TokenResponse } from '../../src/emulator/index.js';
+import type { BucketLimits, PortalInfo, PortalStats, StatsData, TokenResponse } from 'bitrix24-emulator';
 
 /** Options the child gets on its command line (JSON). */
 export interface EmulatorProcessOptions {

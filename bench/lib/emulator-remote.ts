@@ -4,7 +4,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { PortalInfo, PortalStats, StatsData, TokenResponse } from '../../src/emulator/index.js';
+import type { PortalInfo, PortalStats, StatsData, TokenResponse } from 'bitrix24-emulator';
 import { profileFlags } from './child.js';
 import type {
   EmulatorCall,

@@ -1,7 +1,7 @@
 // Installing the app on many emulated portals at once, the way admins would: each portal sends
 // its install POST (the app verifies the tokens and binds everything in it), then signals
 // installFinish. Afterwards the emulator's own state says whether every binding is really there.
-import type { EmulatorHandle } from '../../src/emulator/index.js';
+import type { EmulatorHandle } from 'bitrix24-emulator';
 import { desiredBindings } from '../../src/placements/registry.js';
 import { pool } from './pool.js';
 

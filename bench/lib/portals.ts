@@ -1,6 +1,6 @@
 // Real widget payloads: install the app on emulated portals (the portal's own install POST),
 // then let the portal build the widget POSTs a user's click sends.
-import type { EmulatorHandle } from '../../src/emulator/index.js';
+import type { EmulatorHandle } from 'bitrix24-emulator';
 import type { FormRequest } from './load.js';
 
 export const memberIds = (prefix: string, count: number): string[] =>

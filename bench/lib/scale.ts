@@ -17,6 +17,6 @@ export function benchCommand(): string {
 
 /**
  * Emulator options for thousands of portals: one request handler for all of them, ports counted
- * up from below the kernel's ephemeral range (see src/emulator/README.md).
+ * up from below the kernel's ephemeral range (see packages/bitrix24-emulator/README.md).
  */
 export const MANY_PORTALS = { sharedPortalHandler: true, firstPortalPort: 20_000 } as const;

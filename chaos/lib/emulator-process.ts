@@ -3,7 +3,7 @@
 // the calls of protocol.ts over IPC; exits when the harness disconnects (or dies).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startEmulator } from '../../src/emulator/index.js';
+import { startEmulator } from 'bitrix24-emulator';
 import type { CallName, EmulatorProcessOptions, FormPost, Ready, Reply, Request } from './protocol.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as EmulatorProcessOptions;

@@ -1,4 +1,5 @@
-// Typed wrappers for the app-level methods: options, event subscriptions, app and user info.
+// Definitions of the app-level methods: options, event subscriptions, the app's placements,
+// app and user info.
 import { z } from 'zod';
 import { defineMethod, noParams } from './define-method.js';
 import { b24Bool, b24Int, b24Map } from './schemas.js';
@@ -50,19 +51,29 @@ export const eventUnbind = defineMethod(
   z.looseObject({ count: b24Int }),
 );
 
-export const eventHandler = z.looseObject({
+const eventHandler = z.looseObject({
   event: z.string(),
   handler: z.string(),
   auth_type: b24Int.optional(),
   offline: b24Bool.optional(),
 });
-export type EventHandler = z.output<typeof eventHandler>;
 
 export const eventGet = defineMethod('event.get', noParams, z.array(eventHandler));
 
+// ---- placement.get
+
+/** One placement handler of this app (api-reference/widgets/placement-get.md; admin only). */
+const placementHandler = z.looseObject({
+  placement: z.string(),
+  handler: z.string(),
+  title: z.string().optional(),
+});
+
+export const placementGet = defineMethod('placement.get', noParams, z.array(placementHandler));
+
 // ---- app.info, user.current
 
-export const appInfoResult = z.looseObject({
+const appInfoResult = z.looseObject({
   ID: b24Int,
   CODE: z.string(),
   VERSION: z.union([z.number(), z.string()]),
@@ -73,18 +84,16 @@ export const appInfoResult = z.looseObject({
   LANGUAGE_ID: z.string().optional(),
   LICENSE: z.string().optional(),
 });
-export type AppInfo = z.output<typeof appInfoResult>;
 
 export const appInfo = defineMethod('app.info', noParams, appInfoResult);
 
-export const currentUser = z.looseObject({
+const currentUser = z.looseObject({
   ID: b24Int,
   NAME: z.string().nullable().optional(),
   LAST_NAME: z.string().nullable().optional(),
   EMAIL: z.string().nullable().optional(),
   ACTIVE: b24Bool.optional(),
 });
-export type CurrentUser = z.output<typeof currentUser>;
 
 export const userCurrent = defineMethod('user.current', noParams, currentUser);
 

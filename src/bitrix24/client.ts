@@ -1,8 +1,8 @@
-// The client callers use: raw call/batch/list plus typed wrappers named after the REST
-// methods (client.landing.repo.bind(...), client.app.option.get(...), ...).
-import * as app from './app-methods.js';
+// The client callers use: raw call/batch/list plus every definition of methods.ts bound as a
+// typed call named after its REST method (client.landing.repo.bind(...), client.app.info()).
 import type { BatchCommands } from './batch-plan.js';
-import * as landing from './landing-methods.js';
+import { isMethodDefinition, type MethodCaller } from './define-method.js';
+import { methods } from './methods.js';
 import type {
   BatchOptions,
   BatchResult,
@@ -13,50 +13,36 @@ import type {
 } from './rest-client.js';
 import type { RestAnswer } from './rest-transport.js';
 
-function methods(rest: RestClient) {
-  return {
-    landing: {
-      repo: { bind: landing.repoBind.bind(rest), unbind: landing.repoUnbind.bind(rest) },
-      syspage: {
-        set: landing.syspageSet.bind(rest),
-        get: landing.syspageGet.bind(rest),
-        getSpecialPage: landing.syspageGetSpecialPage.bind(rest),
-        deleteForSite: landing.syspageDeleteForSite.bind(rest),
-        deleteForLanding: landing.syspageDeleteForLanding.bind(rest),
-      },
-      site: {
-        getList: landing.siteGetList.bind(rest),
-        markDelete: landing.siteMarkDelete.bind(rest),
-        markUnDelete: landing.siteMarkUnDelete.bind(rest),
-      },
-      landing: { getList: landing.landingGetList.bind(rest) },
-      block: { getList: landing.blockGetList.bind(rest) },
-    },
-    app: {
-      option: { set: app.appOptionSet.bind(rest), get: app.appOptionGet.bind(rest) },
-      info: app.appInfo.bind(rest),
-    },
-    event: {
-      bind: app.eventBind.bind(rest),
-      unbind: app.eventUnbind.bind(rest),
-      get: app.eventGet.bind(rest),
-    },
-    user: { current: app.userCurrent.bind(rest), admin: app.userAdmin.bind(rest) },
-  };
+/** A tree of definitions with each definition replaced by its typed call. */
+type Bound<T> = {
+  readonly [K in keyof T]: T[K] extends { bind: (caller: MethodCaller) => infer F; command: unknown }
+    ? F
+    : Bound<T[K]>;
+};
+
+function bindAll<T extends object>(tree: T, caller: MethodCaller): Bound<T> {
+  return Object.fromEntries(
+    Object.entries(tree).map(([key, node]) => [
+      key,
+      isMethodDefinition(node) ? node.bind(caller) : bindAll(node as object, caller),
+    ]),
+  ) as Bound<T>;
 }
 
 export class Bitrix24Client {
-  readonly landing: ReturnType<typeof methods>['landing'];
-  readonly app: ReturnType<typeof methods>['app'];
-  readonly event: ReturnType<typeof methods>['event'];
-  readonly user: ReturnType<typeof methods>['user'];
+  readonly landing: Bound<typeof methods.landing>;
+  readonly app: Bound<typeof methods.app>;
+  readonly event: Bound<typeof methods.event>;
+  readonly placement: Bound<typeof methods.placement>;
+  readonly user: Bound<typeof methods.user>;
 
   constructor(readonly rest: RestClient) {
-    const m = methods(rest);
-    this.landing = m.landing;
-    this.app = m.app;
-    this.event = m.event;
-    this.user = m.user;
+    const bound = bindAll(methods, rest);
+    this.landing = bound.landing;
+    this.app = bound.app;
+    this.event = bound.event;
+    this.placement = bound.placement;
+    this.user = bound.user;
   }
 
   get memberId(): string {

@@ -1,5 +1,5 @@
-// Typed wrappers for the Sites (landing) methods this app uses, shaped after the Bitrix24
-// docs: ids come back as strings, flags as "Y"/"N"; results are parsed to numbers here.
+// Definitions of the Sites (landing) methods this app calls, shaped after the Bitrix24 docs:
+// ids come back as strings, flags as "Y"/"N"; results are parsed to numbers here.
 import { z } from 'zod';
 import { defineMethod } from './define-method.js';
 import { b24Bool, b24Flag, b24Int, b24Map, idParam } from './schemas.js';
@@ -65,14 +65,13 @@ export const syspageSet = defineMethod(
   z.boolean(),
 );
 
-export const syspageEntry = z.looseObject({
+const syspageEntry = z.looseObject({
   TYPE: z.string(),
   LANDING_ID: b24Int,
   TITLE: z.string().optional(),
   DELETED: b24Flag.optional(),
   ACTIVE: b24Flag.optional(),
 });
-export type SyspageEntry = z.output<typeof syspageEntry>;
 
 export const syspageGet = defineMethod(
   'landing.syspage.get',
@@ -93,22 +92,11 @@ export const syspageGetSpecialPage = defineMethod(
   z.string().nullable(),
 );
 
-export const syspageDeleteForSite = defineMethod(
-  'landing.syspage.deleteForSite',
-  z.object({ id: idParam, scope: landingScope.optional() }),
-  b24Bool,
-);
-
-export const syspageDeleteForLanding = defineMethod(
-  'landing.syspage.deleteForLanding',
-  z.object({ id: idParam, scope: landingScope.optional() }),
-  b24Bool,
-);
-
 // ---- landing.site.*, landing.landing.*, landing.block.*
 
 const listParams = z.object({
   select: z.array(z.string()).optional(),
+  // Values unchecked: a batch command may filter by an earlier one's `$result[...]`.
   filter: z.record(z.string(), z.unknown()).optional(),
   order: z.record(z.string(), z.string()).optional(),
   group: z.array(z.string()).optional(),
@@ -116,7 +104,7 @@ const listParams = z.object({
   offset: z.number().int().nonnegative().optional(),
 });
 
-export const site = z.looseObject({
+const site = z.looseObject({
   ID: b24Int,
   TYPE: z.string(),
   TITLE: z.string().optional(),
@@ -127,7 +115,6 @@ export const site = z.looseObject({
   LANDING_ID_INDEX: b24Int.nullable().optional(),
   PUBLIC_URL: z.string().optional(),
 });
-export type Site = z.output<typeof site>;
 
 export const siteGetList = defineMethod(
   'landing.site.getList',
@@ -147,7 +134,7 @@ export const siteMarkUnDelete = defineMethod(
   b24Int,
 );
 
-export const page = z.looseObject({
+const page = z.looseObject({
   ID: b24Int,
   SITE_ID: b24Int.optional(),
   TITLE: z.string().optional(),
@@ -155,7 +142,6 @@ export const page = z.looseObject({
   ACTIVE: b24Flag.optional(),
   DELETED: b24Flag.optional(),
 });
-export type Page = z.output<typeof page>;
 
 export const landingGetList = defineMethod(
   'landing.landing.getList',
@@ -168,7 +154,7 @@ export const landingGetList = defineMethod(
   z.array(page),
 );
 
-export const block = z.looseObject({
+const block = z.looseObject({
   id: b24Int,
   lid: b24Int,
   code: z.string(),
@@ -179,7 +165,6 @@ export const block = z.looseObject({
   css: z.array(z.string()).optional(),
   js: z.array(z.string()).optional(),
 });
-export type Block = z.output<typeof block>;
 
 export const blockGetList = defineMethod(
   'landing.block.getList',

@@ -5,6 +5,7 @@
 // always travels in the same batch as the bind it prepares: Bitrix24 runs one batch's
 // commands in order, but says nothing of order between batches sent at once.
 import { type BatchCommands, MAX_BATCH_COMMANDS } from '../bitrix24/batch-plan.js';
+import { methods } from '../bitrix24/methods.js';
 import type { BatchResult } from '../bitrix24/rest-client.js';
 import type { DesiredBinding } from './manifest.js';
 import type { BindingRecord } from './types.js';
@@ -52,17 +53,16 @@ const same = (
 
 function unbindCommand(b: { kind: string; code: string; handler: string }) {
   return b.kind === 'event'
-    ? { method: 'event.unbind', params: { event: b.code, handler: b.handler } }
-    : { method: 'landing.repo.unbind', params: { code: b.code, handler: b.handler } };
+    ? methods.event.unbind.command({ event: b.code, handler: b.handler })
+    : methods.landing.repo.unbind.command({ code: b.code, handler: b.handler });
 }
 
 function bindCommand(b: DesiredBinding) {
   return b.kind === 'event'
-    ? { method: 'event.bind', params: { event: b.code, handler: b.handler } }
-    : {
-        method: 'landing.repo.bind',
-        params: { fields: { PLACEMENT: b.code, PLACEMENT_HANDLER: b.handler, TITLE: b.title } },
-      };
+    ? methods.event.bind.command({ event: b.code, handler: b.handler })
+    : methods.landing.repo.bind.command({
+        fields: { PLACEMENT: b.code, PLACEMENT_HANDLER: b.handler, TITLE: b.title ?? undefined },
+      });
 }
 
 /** Whole groups into batches of at most 50 commands, in the groups' order. */

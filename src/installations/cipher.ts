@@ -15,15 +15,8 @@ export function keyId(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
 }
 
-/** Parses a 32-byte key given as 64 hex characters or base64. */
-export function parseKey(text: string): Buffer {
-  const trimmed = text.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(trimmed)
-    ? Buffer.from(trimmed, 'hex')
-    : Buffer.from(trimmed, 'base64');
-  if (key.length !== 32) throw new Error('must be 32 bytes, as 64 hex characters or base64');
-  return key;
-}
+// Keys are read from text in the base layer (config reads them too).
+export { parseKey } from '../key-text.js';
 
 /**
  * `current` seals; `previous` keys only open. Plaintext values (written before a key was

@@ -20,7 +20,7 @@ import { AppError } from '../errors.js';
 import { type BatchCaller, type BindReport, syncBindings } from './bind.js';
 import { type AppManifest, type DesiredBinding, desiredBindingsOf } from './manifest.js';
 import type { TokenOwner } from './token-inspect.js';
-import type { Installation, InstallationStore, PendingInstall, TokenGrant } from './types.js';
+import type { BindingStore, Installation, InstallationRecords, PendingInstall, TokenGrant } from './types.js';
 
 /** What the OAuth server says about a refresh token it accepted. */
 export interface VerifiedGrant extends TokenGrant {
@@ -91,7 +91,7 @@ export interface InstallResult {
 }
 
 export interface InstallerDeps {
-  store: InstallationStore;
+  store: InstallationRecords & BindingStore;
   oauth: OAuthExchange;
   /** The allowlist of OAuth servers (B24_OAUTH_SERVERS). */
   servers: OAuthServers;

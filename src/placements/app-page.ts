@@ -5,9 +5,10 @@
 import { z } from 'zod';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
+import { methods } from '../bitrix24/methods.js';
 import { b24Bool, b24Int } from '../bitrix24/schemas.js';
 import type { DesiredBinding } from '../installations/manifest.js';
-import type { Installation, InstallationStatus, InstallationStore } from '../installations/types.js';
+import type { Installation, InstallationStatus, TokenStore } from '../installations/types.js';
 import type { PageTarget } from './context.js';
 
 /** The app page acts on no option (Bitrix24 sends `{"any":"…"}` there). */
@@ -94,15 +95,15 @@ function bindingStates(
 export async function loadAppPage(
   client: Bitrix24Client,
   installation: Installation,
-  store: Pick<InstallationStore, 'getTokens'>,
+  store: Pick<TokenStore, 'getTokens'>,
   desired: DesiredBinding[],
   admin: boolean,
 ): Promise<AppPageView> {
   if (!admin) return { admin: false, state: null };
   const { result, errors } = await client.rest.batch({
-    info: { method: 'app.info', params: {} },
-    placements: { method: 'placement.get', params: {} },
-    events: { method: 'event.get', params: {} },
+    info: methods.app.info.command(),
+    placements: methods.placement.get.command(),
+    events: methods.event.get.command(),
   });
   const tokens = await store.getTokens(installation.id);
   return {

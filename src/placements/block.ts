@@ -5,13 +5,8 @@
 import { z } from 'zod';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
-import type { SyspageType } from '../bitrix24/landing-methods.js';
-import {
-  block as blockSchema,
-  page as pageSchema,
-  SYSPAGE_TYPES,
-  site as siteSchema,
-} from '../bitrix24/landing-methods.js';
+import { SYSPAGE_TYPES, type SyspageType } from '../bitrix24/landing-methods.js';
+import { methods } from '../bitrix24/methods.js';
 import type { Translate } from '../i18n.js';
 import { explainFailure, type Flash } from './messages.js';
 import { numericId, type PlacementModule, placementCode } from './module.js';
@@ -30,18 +25,14 @@ export interface BlockView {
   offeredTypes: SyspageType[];
 }
 
-const pageCommand = (lid: number, scope: SiteScope | null) => ({
-  method: 'landing.landing.getList',
-  params: { ...scopeParam(scope), params: { select: ['ID', 'TITLE', 'SITE_ID'], filter: { ID: lid } } },
-});
-const blocksCommand = (lid: number, scope: SiteScope | null) => ({
-  method: 'landing.block.getList',
-  params: { lid, params: { edit_mode: true }, ...scopeParam(scope) },
-});
-const firstPage = (answer: unknown) => {
-  const pages = pageSchema.array().safeParse(answer);
-  return pages.success ? pages.data[0] : undefined;
-};
+const pageCommand = (lid: number, scope: SiteScope | null) =>
+  methods.landing.landing.getList.command({
+    ...scopeParam(scope),
+    params: { select: ['ID', 'TITLE', 'SITE_ID'], filter: { ID: lid } },
+  });
+const blocksCommand = (lid: number, scope: SiteScope | null) =>
+  methods.landing.block.getList.command({ lid, params: { edit_mode: true }, ...scopeParam(scope) });
+const firstPage = (answer: unknown) => methods.landing.landing.getList.read(answer)?.[0];
 
 export async function loadBlock(
   client: Bitrix24Client,
@@ -54,10 +45,10 @@ export async function loadBlock(
   const first = await client.rest.batch({
     blocks: blocksCommand(lid, null),
     page: pageCommand(lid, null),
-    site: {
-      method: 'landing.site.getList',
-      params: { params: { select: ['ID', 'TITLE'], filter: { ID: '$result[page][0][SITE_ID]' } } },
-    },
+    // The page's site, found by Bitrix24 within this batch (a list filter takes the reference).
+    site: methods.landing.site.getList.command({
+      params: { select: ['ID', 'TITLE'], filter: { ID: '$result[page][0][SITE_ID]' } },
+    }),
     ...perScope('page', (scope) => pageCommand(lid, scope)),
   });
   if (first.errors.page) throw first.errors.page;
@@ -67,18 +58,17 @@ export async function loadBlock(
     const page = firstPage(first.result[`page_${scope}`]);
     const second = await client.rest.batch({
       blocks: blocksCommand(lid, scope),
-      site: {
-        method: 'landing.site.getList',
-        params: { scope, params: { select: ['ID', 'TITLE'], filter: { ID: page?.SITE_ID ?? 0 } } },
-      },
+      site: methods.landing.site.getList.command({
+        scope,
+        params: { select: ['ID', 'TITLE'], filter: { ID: page?.SITE_ID ?? 0 } },
+      }),
     });
     result = { ...second.result, page: first.result[`page_${scope}`] };
   }
-  const blocks = blockSchema.array().safeParse(result.blocks);
-  const found = blocks.success ? blocks.data.find((b) => b.id === Number(options.ID)) : undefined;
+  const blocks = methods.landing.block.getList.read(result.blocks);
+  const found = blocks?.find((b) => b.id === Number(options.ID));
   const page = firstPage(result.page);
-  const sites = siteSchema.array().safeParse(result.site);
-  const site = sites.success ? sites.data[0] : undefined;
+  const site = methods.landing.site.getList.read(result.site)?.[0];
   const usable = syspageTypesFor(scope);
   return {
     blockId: Number(options.ID),

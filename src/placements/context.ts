@@ -9,7 +9,7 @@ import { portalOrigin } from '../bitrix24/portal-origin.js';
 import { AppError } from '../errors.js';
 import { resolveLang, type Translate, translator } from '../i18n.js';
 import type { Healed } from '../installations/installer.js';
-import type { Installation, InstallationStore } from '../installations/types.js';
+import type { Installation, InstallationRecords } from '../installations/types.js';
 import type { PageContextSigner } from './page-context.js';
 import type { UserTokenVerifier } from './user-verifier.js';
 import { VerifyingClient } from './verifying-client.js';
@@ -56,7 +56,7 @@ export type WidgetBase<O extends PageOptions = PageOptions> = Omit<
 >;
 
 export interface WidgetDeps {
-  store: InstallationStore;
+  store: Pick<InstallationRecords, 'find'>;
   /**
    * Self-healing: gives an installation that lost its tokens those of the portal administrator
    * who opens the page (null when this visitor cannot heal it). See Installer.heal.
@@ -68,7 +68,7 @@ export interface WidgetDeps {
   /** A page naming another address: the re-pinned installation if the OAuth server confirms it (Installer.confirmAddress). */
   confirmAddress?(installation: Installation, domain: string): Promise<Installation | null>;
   /** Short-lived installation lookups for widget opens (actions always read the store). */
-  recent?: Pick<InstallationStore, 'find'>;
+  recent?: Pick<InstallationRecords, 'find'>;
   clients: Bitrix24ClientFactory;
   signer: PageContextSigner;
   verifier: UserTokenVerifier;
@@ -112,7 +112,7 @@ function assertActive(installation: Installation | null): asserts installation i
 }
 
 async function activeInstallation(
-  store: Pick<InstallationStore, 'find'>,
+  store: Pick<InstallationRecords, 'find'>,
   memberId: string,
 ): Promise<Installation> {
   const installation = await store.find(memberId);

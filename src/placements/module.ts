@@ -3,14 +3,14 @@
 // bindings and the uninstall cleanup are all made from that list. Adding a widget is one module
 // file, one template (views/<name>.eta) and its locale keys: docs/adding-a-widget.md.
 import { z } from 'zod';
-import type { InstallationStore } from '../installations/types.js';
+import type { OptionStore } from '../installations/types.js';
 import type { PageOptions, PageTarget, WidgetBase, WidgetContext } from './context.js';
 import type { Flash } from './messages.js';
 
 /** What a widget's code may use besides its context and the user's Bitrix24 client. */
 export interface PlacementServices {
   /** The app's options of this installation (app.option.* as last read or written by us). */
-  options: Pick<InstallationStore, 'getOptions' | 'setOptions'>;
+  options: OptionStore;
 }
 
 /** What an action answers: a message for the page, and a block for the editor to re-render. */

@@ -5,15 +5,10 @@
 import { z } from 'zod';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { isBitrix24Error } from '../bitrix24/errors.js';
-import {
-  page as pageSchema,
-  SYSPAGE_TYPES,
-  type SyspageType,
-  site as siteSchema,
-  syspageEntry,
-} from '../bitrix24/landing-methods.js';
+import { SYSPAGE_TYPES, type SyspageType } from '../bitrix24/landing-methods.js';
+import { methods } from '../bitrix24/methods.js';
 import type { Translate } from '../i18n.js';
-import type { InstallationStore } from '../installations/types.js';
+import type { OptionStore } from '../installations/types.js';
 import { isPortalAdmin } from './app-page.js';
 import { explainFailure, type Flash } from './messages.js';
 import { numericId, type PlacementModule, placementCode } from './module.js';
@@ -41,52 +36,45 @@ export function parseOfferedTypes(value: unknown): SyspageType[] {
 
 type Commands = Record<string, { method: string; params: Record<string, unknown> }>;
 
-const siteCommand = (siteId: number, scope: SiteScope | null) => ({
-  method: 'landing.site.getList',
-  params: {
+const siteCommand = (siteId: number, scope: SiteScope | null) =>
+  methods.landing.site.getList.command({
     ...scopeParam(scope),
     params: { select: ['ID', 'TITLE', 'CODE', 'DELETED'], filter: { ID: siteId, DELETED: ['Y', 'N'] } },
-  },
-});
+  });
 
 /** What the page shows of one site, read in the site's scope. */
 function siteCommands(siteId: number, scope: SiteScope | null): Commands {
   const commands: Commands = {
     site: siteCommand(siteId, scope),
-    pages: {
-      method: 'landing.landing.getList',
-      params: {
-        ...scopeParam(scope),
-        params: { select: ['ID', 'TITLE', 'SITE_ID'], filter: { SITE_ID: siteId }, order: { ID: 'asc' } },
-      },
-    },
-    syspages: { method: 'landing.syspage.get', params: { id: siteId, ...scopeParam(scope) } },
+    pages: methods.landing.landing.getList.command({
+      ...scopeParam(scope),
+      params: { select: ['ID', 'TITLE', 'SITE_ID'], filter: { SITE_ID: siteId }, order: { ID: 'asc' } },
+    }),
+    syspages: methods.landing.syspage.get.command({ id: siteId, ...scopeParam(scope) }),
   };
   for (const type of syspageTypesFor(scope)) {
-    commands[`url_${type}`] = {
-      method: 'landing.syspage.getSpecialPage',
-      params: { siteId, type, ...scopeParam(scope) },
-    };
+    commands[`url_${type}`] = methods.landing.syspage.getSpecialPage.command({
+      siteId,
+      type,
+      ...scopeParam(scope),
+    });
   }
   return commands;
 }
 
-const firstSite = (answer: unknown) => {
-  const sites = siteSchema.array().safeParse(answer);
-  return sites.success ? sites.data[0] : undefined;
-};
+const firstSite = (answer: unknown) => methods.landing.site.getList.read(answer)?.[0];
 
 export async function loadSettings(
   client: Bitrix24Client,
   siteId: number,
-  store: Pick<InstallationStore, 'setOptions'>,
+  store: Pick<OptionStore, 'setOptions'>,
   installationId: number,
 ): Promise<SettingsView> {
   // An ordinary site is read in this one batch, as always; the probes only say whether the
   // site is a knowledge base, group knowledge base or main page instead.
   const first = await client.rest.batch({
     ...siteCommands(siteId, null),
-    options: { method: 'app.option.get', params: {} },
+    options: methods.app.option.get.command(),
     ...perScope('site', (scope) => siteCommand(siteId, scope)),
   });
   // Reading the site is the one thing the page cannot do without.
@@ -101,8 +89,8 @@ export async function loadSettings(
   }
 
   const found = firstSite(result.site);
-  const pages = pageSchema.array().safeParse(result.pages);
-  const syspages = syspageEntry.array().safeParse(Object.values(asObject(result.syspages)));
+  const pages = methods.landing.landing.getList.read(result.pages) ?? [];
+  const syspages = Object.values(methods.landing.syspage.get.read(result.syspages) ?? {});
   const options = asObject(first.result.options);
   const offeredTypes = parseOfferedTypes(options[OFFERED_TYPES_OPTION]);
   if (typeof options[OFFERED_TYPES_OPTION] === 'string') {
@@ -110,7 +98,7 @@ export async function loadSettings(
       [OFFERED_TYPES_OPTION]: options[OFFERED_TYPES_OPTION] as string,
     });
   }
-  const byType = new Map((syspages.success ? syspages.data : []).map((entry) => [String(entry.TYPE), entry]));
+  const byType = new Map(syspages.map((entry) => [String(entry.TYPE), entry]));
   const usable = syspageTypesFor(scope);
   return {
     siteId,
@@ -118,7 +106,7 @@ export async function loadSettings(
     site: found
       ? { id: found.ID, title: found.TITLE ?? '', code: found.CODE ?? '', deleted: found.DELETED === 'Y' }
       : null,
-    pages: (pages.success ? pages.data : []).map((p) => ({ id: p.ID, title: p.TITLE ?? `#${p.ID}` })),
+    pages: pages.map((p) => ({ id: p.ID, title: p.TITLE ?? `#${p.ID}` })),
     special: offeredTypes
       .filter((type) => usable.includes(type))
       .map((type) => {

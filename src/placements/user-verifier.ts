@@ -3,9 +3,9 @@
 // (user.current and user.admin in one batch: one request, as a single call would be), once per
 // token: the answer is cached until the token expires, so widgets stay fast.
 import { hash } from 'node:crypto';
-import { currentUser } from '../bitrix24/app-methods.js';
 import type { Bitrix24Client } from '../bitrix24/client.js';
 import { type Bitrix24Error, isBitrix24Error, UnexpectedResponseError } from '../bitrix24/errors.js';
+import { methods } from '../bitrix24/methods.js';
 import { setBounded } from '../bounded-map.js';
 import { AppError } from '../errors.js';
 
@@ -30,9 +30,9 @@ export interface Identity {
 
 /** The batch commands that say who a token belongs to (named so they never clash with a view's). */
 export const IDENTITY_COMMANDS = {
-  __me: { method: 'user.current', params: {} },
-  __admin: { method: 'user.admin', params: {} },
-} as const;
+  __me: methods.user.current.command(),
+  __admin: methods.user.admin.command(),
+};
 
 /** Reads IDENTITY_COMMANDS' answers; an error of `__me` is the token's verdict. */
 export function readIdentity(
@@ -40,17 +40,17 @@ export function readIdentity(
   errors: Record<string, Bitrix24Error>,
 ): Identity {
   if (errors.__me) throw errors.__me;
-  const me = currentUser.safeParse(result.__me);
-  if (!me.success) {
+  const me = methods.user.current.read(result.__me);
+  if (!me) {
     throw new UnexpectedResponseError({
       code: 'ERROR_UNEXPECTED_ANSWER',
       status: 200,
       description: 'user.current answer has no ID',
-      method: 'user.current',
+      method: methods.user.current.name,
     });
   }
   // Only a real `true` makes an administrator; an error or anything else does not.
-  return { userId: me.data.ID, admin: result.__admin === true };
+  return { userId: me.ID, admin: result.__admin === true };
 }
 
 /** Who the token belongs to, in one batch request of its own. */

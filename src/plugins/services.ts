@@ -32,6 +32,7 @@ export default fp<ServicesOptions>(
       ...(placements && { placements }),
     });
     app.decorate('config', services.config);
+    app.decorate('now', services.now);
     app.decorate('installations', services.installations);
     app.decorate('tokens', services.tokens);
     app.decorate('keepAlive', services.keepAlive);

@@ -15,6 +15,7 @@ export function widgetDeps(app: FastifyInstance): WidgetDeps {
     signer: app.pageContext,
     verifier: app.userVerifier,
     allowHttp: app.config.bitrix24.allowHttp,
+    now: app.now,
   };
 }
 

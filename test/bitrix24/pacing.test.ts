@@ -1,10 +1,11 @@
 // Leaky bucket, retries, batch and paged lists against the emulator (X = 50, Y = 50/s so a
 // burst of hundreds drains in seconds).
+
+import type { UserSeed } from 'bitrix24-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchCommands } from '../../src/bitrix24/batch-plan.js';
 import type { Bitrix24Client } from '../../src/bitrix24/client.js';
 import { RateLimitError, TransientError } from '../../src/bitrix24/errors.js';
-import type { UserSeed } from '../../src/emulator/index.js';
 import { appProcess, createTestEnv, type TestEnv } from './setup.js';
 
 let env: TestEnv;

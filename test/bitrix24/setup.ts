@@ -1,12 +1,12 @@
 // A running emulator, a fresh database with one installation holding emulator-issued tokens,
 // and the token manager + client factory wired as the app wires them ("one app process").
 import { Writable } from 'node:stream';
+import { type EmulatorHandle, type EmulatorOptions, startEmulator } from 'bitrix24-emulator';
 import pino, { type Logger } from 'pino';
 import { Bitrix24ClientFactory } from '../../src/bitrix24/client-factory.js';
 import { type PortalLimitsOptions, PortalLimitsRegistry } from '../../src/bitrix24/portal-limits.js';
 import type { RetryOptions } from '../../src/bitrix24/retry-policy.js';
 import type { Db } from '../../src/db/client.js';
-import { type EmulatorHandle, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js';
 import { plaintextCipher } from '../../src/installations/cipher.js';
 import { PrismaInstallationStore } from '../../src/installations/prisma-store.js';
 import { TokenManager, type TokenManagerOptions } from '../../src/installations/tokens.js';

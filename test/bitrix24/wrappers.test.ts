@@ -68,7 +68,7 @@ describe('landing.repo', () => {
 });
 
 describe('landing.syspage', () => {
-  it('gets, sets and deletes special pages', async () => {
+  it('gets, sets and clears special pages', async () => {
     const pages = await client.landing.syspage.get({ id: 30 });
     expect(pages).toMatchObject({
       mainpage: { TYPE: 'mainpage', LANDING_ID: 30, ACTIVE: 'Y', DELETED: 'N' },
@@ -86,11 +86,11 @@ describe('landing.syspage', () => {
     await expect(client.landing.syspage.getSpecialPage({ siteId: 30, type: 'cart' })).resolves.toBe('');
     await expect(client.landing.syspage.getSpecialPage({ siteId: 4040, type: 'cart' })).resolves.toBeNull();
 
-    await expect(client.landing.syspage.deleteForLanding({ id: 32 })).resolves.toBe(true);
+    // `lid` left out clears the type.
+    await expect(client.landing.syspage.set({ id: 30, type: 'personal' })).resolves.toBe(true);
     expect((await client.landing.syspage.get({ id: 30 }))?.personal).toBeUndefined();
-    await expect(client.landing.syspage.deleteForSite({ id: 30 })).resolves.toBe(true);
     // PHP's empty array ([]) arrives as {}.
-    await expect(client.landing.syspage.get({ id: 30 })).resolves.toEqual({});
+    await expect(client.landing.syspage.get({ id: 31 })).resolves.toEqual({});
     await expect(client.landing.syspage.get({ id: 4040 })).resolves.toBeNull();
   });
 });

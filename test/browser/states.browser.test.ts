@@ -7,11 +7,11 @@
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import AxeBuilder from '@axe-core/playwright';
+import type { FramePayload } from 'bitrix24-emulator';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Frame, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import type { FramePayload } from '../../src/emulator/frames.js';
 import { translator } from '../../src/i18n.js';
 import { createLogger } from '../../src/logger.js';
 import { buildTestApp, testConfig } from '../helpers/app.js';

@@ -1,7 +1,8 @@
 // The two widgets opened by the emulated portal, each action performed through the page's
 // own form, and every refusal path; real HTTP both ways.
+
+import { DEMO_SITES } from 'bitrix24-emulator';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DEMO_SITES } from '../../src/emulator/seed.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;

@@ -1,9 +1,10 @@
 // The whole flow on one machine: the portal emulator and our app, each on a loopback port,
 // talking real HTTP to each other; the app on a fresh database of the suite's provider.
+
+import { type EmulatorHandle, type EmulatorOptions, startEmulator } from 'bitrix24-emulator';
 import type { FastifyInstance } from 'fastify';
 import type { AppDependencies } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
-import { type EmulatorHandle, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js';
 import { buildTestApp, type LogCapture } from './app.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { freePort } from './net.js';

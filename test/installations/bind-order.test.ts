@@ -1,5 +1,7 @@
 // #14 item 5: more than 50 bind commands go out as several batches, one after another, and each
 // unbind travels with the bind it prepares, so no bind_i can run before its reset_i.
+
+import { frozenEmulator } from 'bitrix24-emulator/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticAccessToken } from '../../src/bitrix24/access-token.js';
 import type { BatchCommands } from '../../src/bitrix24/batch-plan.js';
@@ -7,7 +9,6 @@ import { PortalLimitsRegistry } from '../../src/bitrix24/portal-limits.js';
 import { RestClient } from '../../src/bitrix24/rest-client.js';
 import { type BatchCaller, syncBindings } from '../../src/installations/bind.js';
 import { desiredBindings } from '../../src/placements/registry.js';
-import { frozenEmulator } from '../emulator/helpers.js';
 
 const PUBLIC_URL = 'http://127.0.0.1:3000';
 const CODES = Array.from({ length: 60 }, (_, i) => `custom.block_${i}`);

@@ -3,8 +3,8 @@
 // Prometheus text reader.
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import type { EmulatorOptions } from 'bitrix24-emulator';
 import { runCli } from '../../src/cli/main.js';
-import type { EmulatorOptions } from '../../src/emulator/index.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
 export const MEMBER_IDS = [

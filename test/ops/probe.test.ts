@@ -1,8 +1,9 @@
 // `cli probe` against a portal's incoming webhook: here the emulator's, which serves the same
 // REST methods; a portal answering in another shape is reported, not crashed on.
+
+import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatProbe, probePortal } from '../../src/admin/probe.js';
-import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
 import { cliWithEnv } from './helpers.js';
 
 let emulator: EmulatorHandle;

@@ -5,9 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
 import { createCipher, parseKey } from '../../src/installations/cipher.js';
 import { PrismaInstallationStore } from '../../src/installations/prisma-store.js';
 import type { StoredTokens } from '../../src/installations/types.js';

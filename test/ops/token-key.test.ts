@@ -16,10 +16,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEmulator } from 'bitrix24-emulator';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { startEmulator } from '../../src/emulator/index.js';
 import { keyId } from '../../src/installations/cipher.js';
 import { keyFilePath, resolveTokenKey } from '../../src/installations/key-file.js';
 import { createLogger } from '../../src/logger.js';

@@ -5,10 +5,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
-import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
 import { freePort } from '../helpers/net.js';
 import { createTempPgDatabase } from '../helpers/postgres.js';
 

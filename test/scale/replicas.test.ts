@@ -4,10 +4,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
-import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
 import { createCipher, parseKey } from '../../src/installations/cipher.js';
 import { PrismaInstallationStore } from '../../src/installations/prisma-store.js';
 import { freePort } from '../helpers/net.js';

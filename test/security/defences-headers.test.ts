@@ -172,6 +172,24 @@ describe('per-portal rate limit on every POST route', () => {
     await app.close();
   });
 
+  it('a JSON body that is no object (null, a number) names no portal: counted per address, never a crash', async () => {
+    const { app } = await buildTestApp(testDb, { RATE_LIMIT_PER_PORTAL: '3', RATE_LIMIT_PER_IP: '1000' });
+    const statuses: number[] = [];
+    for (const payload of ['null', '5', 'null', '"text"']) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/events',
+        headers: { 'content-type': 'application/json' },
+        payload,
+      });
+      statuses.push(res.statusCode);
+    }
+    expect(statuses.slice(0, 3)).not.toContain(429);
+    expect(statuses.some((s) => s >= 500)).toBe(false);
+    expect(statuses[3]).toBe(429);
+    await app.close();
+  });
+
   it('the health check is never limited: probes must not be refused', async () => {
     const { app } = await buildTestApp(testDb, { RATE_LIMIT_PER_IP: '2', RATE_LIMIT_PER_PORTAL: '1000' });
     const statuses: number[] = [];

@@ -1,7 +1,7 @@
 // The OAuth server's own app.info (src/emulator/oauth-app-info.ts): who owns an access token,
 // asked without spending anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frozenEmulator, rest } from './helpers.js';
+import { frozenEmulator, rest } from '../src/testing.js';
 
 let env: Awaited<ReturnType<typeof frozenEmulator>>;
 beforeAll(async () => {

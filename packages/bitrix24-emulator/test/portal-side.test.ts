@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import qs from 'qs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_APP, type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
-import { rest } from './helpers.js';
+import { DEFAULT_APP, type EmulatorHandle, startEmulator } from '../src/index.js';
+import { rest } from '../src/testing.js';
 
 interface Hit {
   path: string;

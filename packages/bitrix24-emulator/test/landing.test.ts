@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frozenEmulator } from './helpers.js';
+import { frozenEmulator } from '../src/testing.js';
 
 let env: Awaited<ReturnType<typeof frozenEmulator>>;
 let userToken: string;

@@ -2,11 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import type { LeakyBuckets } from './bucket.js';
 import type { Clock } from './clock.js';
 import type { Faults } from './faults.js';
-import type { FramePayload } from './frames.js';
 import type { OperatingLimits } from './operating.js';
 import type { EmulatorState } from './state.js';
 import type { Stats } from './stats.js';
-import type { PortalState } from './types.js';
+import type { FramePayload, PortalState } from './types.js';
 
 /** Which portal a request is for: fixed for a portal's own server, by local port for the shared one. */
 export type PortalOf = (req: FastifyRequest) => PortalState;

@@ -2,8 +2,8 @@
 // own port and DOMAIN, and a request is answered as the portal whose port it arrived on.
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_APP, type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
-import { rest } from './helpers.js';
+import { DEFAULT_APP, type EmulatorHandle, startEmulator } from '../src/index.js';
+import { rest } from '../src/testing.js';
 
 const MEMBERS = ['5a4ed0001', '5a4ed0002', '5a4ed0003'];
 let emulator: EmulatorHandle;

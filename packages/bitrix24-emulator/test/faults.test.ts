@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_APP, startEmulator } from '../../src/emulator/index.js';
-import { frozenEmulator, rest } from './helpers.js';
+import { DEFAULT_APP, startEmulator } from '../src/index.js';
+import { frozenEmulator, rest } from '../src/testing.js';
 
 let env: Awaited<ReturnType<typeof frozenEmulator>>;
 

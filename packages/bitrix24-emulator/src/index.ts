@@ -19,6 +19,7 @@ import { EmulatorState } from './state.js';
 import { Stats, type StatsData } from './stats.js';
 import type { PortalState } from './types.js';
 
+export type { BucketLimits } from './bucket.js';
 export type { Clock } from './clock.js';
 export { EmulatorClock } from './clock.js';
 export type { FaultOptions, FaultRule } from './faults.js';
@@ -32,6 +33,7 @@ export type {
 export type { TokenResponse } from './oauth.js';
 export type { AppResponse, FrameResponse } from './portal-side.js';
 export type { BlockSeed, PageSeed, PortalSeed, SiteSeed, UserSeed } from './seed.js';
+export { DEMO_SITES } from './seed.js';
 export type { PortalStats, StatsData } from './stats.js';
 
 export interface AppSeed {

@@ -2,43 +2,16 @@ import { type EmulatorContext, portalDomain, serverEndpoint } from './context.js
 import { normalizePlacement } from './methods/landing-repo.js';
 import { phpJson } from './params.js';
 import { randomHex } from './seed.js';
-import type { AppInstallation, BlockState, PlacementBinding, PortalState } from './types.js';
+import type {
+  AppInstallation,
+  BlockState,
+  FramePayload,
+  InitData,
+  PlacementBinding,
+  PortalState,
+} from './types.js';
 
-/** What the parent window answers to the SDK's getInitData. */
-export interface InitData {
-  DOMAIN: string;
-  PROTOCOL: number;
-  PATH: string;
-  LANG: string;
-  MEMBER_ID: string;
-  IS_ADMIN: boolean;
-  AUTH_ID: string;
-  REFRESH_ID: string;
-  AUTH_EXPIRES: number;
-  APP_OPTIONS: Record<string, unknown> | [];
-  USER_OPTIONS: Record<string, unknown> | [];
-  PLACEMENT: string;
-  PLACEMENT_OPTIONS: Record<string, string>;
-  INSTALL: boolean;
-  FIRST_RUN: boolean;
-}
-
-/** A form POST into an app iframe: DOMAIN/PROTOCOL/LANG/APP_SID in the query, the rest in the body. */
-export interface FramePayload {
-  frameId: string;
-  memberId: string;
-  clientId: string;
-  userId: number;
-  appSid: string;
-  /** `DOMAIN|PROTOCOL|APP_SID`, the iframe's name the SDK reads. */
-  iframeName: string;
-  /** Handler URL with the query string appended. */
-  action: string;
-  query: Record<string, string>;
-  /** Body fields in Bitrix24's order. */
-  body: [string, string][];
-  init: InitData;
-}
+export type { FramePayload, InitData } from './types.js';
 
 export interface OpenPlacementOptions {
   placement: string;

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
-import { browserAvailable, launchChromium } from '../helpers/browser.js';
-import { rest } from './helpers.js';
+import { browserAvailable, launchChromium } from '../../../test/helpers/browser.js';
+import { type EmulatorHandle, startEmulator } from '../src/index.js';
+import { rest } from '../src/testing.js';
 
-const SDK = readFileSync(
-  new URL('../../node_modules/@bitrix24/b24jssdk/dist/umd/index.min.js', import.meta.url),
-  'utf8',
-);
+const sdkRoot = dirname(createRequire(import.meta.url).resolve('@bitrix24/b24jssdk/package.json'));
+const SDK = readFileSync(join(sdkRoot, 'dist', 'umd', 'index.min.js'), 'utf8');
 
 /** The app page: the real b24jssdk talking to the editor page as its parent window. */
 const APP_PAGE = `<!doctype html><html><head><meta charset="utf-8"><script src="/sdk.js"></script></head>

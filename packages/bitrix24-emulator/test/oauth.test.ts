@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_APP } from '../../src/emulator/index.js';
-import { frozenEmulator } from './helpers.js';
+import { DEFAULT_APP } from '../src/index.js';
+import { frozenEmulator } from '../src/testing.js';
 
 let env: Awaited<ReturnType<typeof frozenEmulator>>;
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frozenEmulator, rest } from './helpers.js';
+import { frozenEmulator, rest } from '../src/testing.js';
 
 let env: Awaited<ReturnType<typeof frozenEmulator>>;
 

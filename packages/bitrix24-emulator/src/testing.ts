@@ -1,9 +1,5 @@
-import {
-  EmulatorClock,
-  type EmulatorHandle,
-  type EmulatorOptions,
-  startEmulator,
-} from '../../src/emulator/index.js';
+// Test aids over the public API: an emulator on a frozen clock with an admin token, and a raw REST call.
+import { EmulatorClock, type EmulatorHandle, type EmulatorOptions, startEmulator } from './index.js';
 
 export interface RestAnswer {
   status: number;

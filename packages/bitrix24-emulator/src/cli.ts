@@ -1,6 +1,6 @@
 /**
  * Starts the local Bitrix24 emulator:
- *   tsx src/emulator/cli.ts --port 4000 --app http://127.0.0.1:3000 [--client-id ... --client-secret ...]
+ *   npm run emulator -- --port 4000 --app http://127.0.0.1:3000 [--client-id ... --client-secret ...]
  * Portals listen on the following ports (4001, 4002, ...) unless --portal-port says otherwise.
  */
 import { parseArgs } from 'node:util';
@@ -26,7 +26,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    'Usage: tsx src/emulator/cli.ts [--port 4000] [--app http://127.0.0.1:3000] [--client-id ID] [--client-secret S]\n' +
+    'Usage: npm run emulator -- [--port 4000] [--app http://127.0.0.1:3000] [--client-id ID] [--client-secret S]\n' +
       '       [--app-sid SID] [--scope landing,placement,user_brief] [--portals 1] [--portal-port 4001] [--install-finished]\n' +
       '       [--latency-ms 0]   (added to every REST and OAuth answer, as a real portal is 50-300 ms away)',
   );

@@ -2,15 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** views/emulator/ sits at the project root; walk up so this works from src/ (tsx) and dist/ alike. */
+/** The package's assets/ folder: src/pages/ is two levels below the package root. */
 function assetDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'views', 'emulator');
-    if (existsSync(join(candidate, 'editor.js'))) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('views/emulator/editor.js not found');
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets');
+  if (!existsSync(join(dir, 'editor.js'))) throw new Error(`${dir}/editor.js not found`);
+  return dir;
 }
 
 const cache = new Map<string, string>();

@@ -1,7 +1,7 @@
 // The emulator's added latency (a test and benchmark aid: a real portal is 50-300 ms away),
 // per portal, on every REST and OAuth answer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
+import { type EmulatorHandle, startEmulator } from '../src/index.js';
 
 let emulator: EmulatorHandle;
 beforeAll(async () => {

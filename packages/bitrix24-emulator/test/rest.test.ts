@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatorClock, startEmulator } from '../../src/emulator/index.js';
-import { frozenEmulator, rest } from './helpers.js';
+import { EmulatorClock, startEmulator } from '../src/index.js';
+import { frozenEmulator, rest } from '../src/testing.js';
 
 let env: Awaited<ReturnType<typeof frozenEmulator>>;
 

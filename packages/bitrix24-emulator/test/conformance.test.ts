@@ -3,8 +3,8 @@
 // own page after installFinish, and what a non-admin (user 2) may do.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmulatorHandle, startEmulator } from '../../src/emulator/index.js';
-import { frozenEmulator, rest } from './helpers.js';
+import { type EmulatorHandle, startEmulator } from '../src/index.js';
+import { frozenEmulator, rest } from '../src/testing.js';
 
 describe('handler URL rules (against the app URL given with --app)', () => {
   let env: Awaited<ReturnType<typeof frozenEmulator>>;
