@@ -57,7 +57,7 @@ export interface InstallRequest {
   refreshToken: string;
   /** AUTH_ID / auth[access_token]: confirmed with the OAuth server, which spends nothing. */
   accessToken?: string | null;
-  /** Seconds the access token has left (AUTH_EXPIRES; in events, derived from auth[expires]). */
+  /** Seconds the access token has left (AUTH_EXPIRES; auth[expires_in] in events); default an hour. */
   expiresInSeconds?: number | null;
   /** APPLICATION_SCOPE / auth[scope], as the portal posted it (informational). */
   scope?: string | null;

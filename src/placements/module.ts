@@ -41,11 +41,14 @@ export interface PlacementModule<O extends PageOptions = PageOptions, V = unknow
   ): Promise<ActionFlash>;
 }
 
-/** A numeric id as Bitrix24 sends it in PLACEMENT_OPTIONS (a string, sometimes a number). */
+/**
+ * A numeric id as Bitrix24 sends it in PLACEMENT_OPTIONS (a string, sometimes a number). Ids
+ * start at 1 (the REST methods refuse 0), so a 0 is refused here, as bad input, not by the portal.
+ */
 export const numericId = z
   .union([z.string(), z.number()])
   .transform(String)
-  .pipe(z.string().regex(/^\d{1,12}$/, 'must be a numeric id'));
+  .pipe(z.string().regex(/^[1-9]\d{0,11}$/, 'must be a numeric id'));
 
 /** Placement codes are case-insensitive in Bitrix24 (`LANDING_BLOCK_repo_1132`). */
 export const placementCode = (code: string): string => code.trim().toUpperCase();
