@@ -25,6 +25,7 @@ export default defineConfig({
       'test/placements/auth-expires-flow.test.ts',
       'test/placements/page-context.test.ts',
       'test/installations/address-throttle.test.ts',
+      'test/installations/token-inspect.test.ts',
       'test/installations/terminal.test.ts',
       'test/installations/store.test.ts',
       'test/e2e/install.test.ts',

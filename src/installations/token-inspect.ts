@@ -43,7 +43,8 @@ export async function inspectAccessToken(
   accessToken: string,
   options: InspectOptions = {},
 ): Promise<TokenOwner | null> {
-  const url = new URL('/rest/app.info', oauthBase.endsWith('/') ? oauthBase : `${oauthBase}/`);
+  // An absolute path: the allowlisted origin's own REST, whatever path the base carries.
+  const url = new URL('/rest/app.info', oauthBase);
   const timeoutMs = options.timeoutMs ?? INSPECT_TIMEOUT_MS;
   let status: number;
   let body: unknown;
@@ -78,7 +79,8 @@ export async function inspectAccessToken(
       method: METHOD,
     });
   }
-  const fields = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  // Reading a field of any JSON value but null is safe (a string or number has none).
+  const fields = (body ?? {}) as { error?: unknown; error_description?: unknown };
   if (typeof fields.error === 'string') {
     throw bitrix24Error({
       code: fields.error,
