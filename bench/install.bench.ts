@@ -12,7 +12,7 @@ import { migrate } from '../src/db/migrate.js';
 import { desiredBindings } from '../src/placements/registry.js';
 import { freePort } from '../test/helpers/net.js';
 import { appEnv } from './lib/app-env.js';
-import { APP_ENTRY, type ServerProcess, startServer } from './lib/child.js';
+import { APP_ENTRY, profileFlags, type ServerProcess, startServer } from './lib/child.js';
 import { incompleteInstalls, installConcurrently } from './lib/install-many.js';
 import { ratio } from './lib/machine.js';
 import { pool } from './lib/pool.js';
@@ -111,7 +111,7 @@ export async function installBench(): Promise<InstallResult> {
       B24_RATE_LIMIT_BURST: String(X),
       B24_RATE_LIMIT_PER_SECOND: String(Y),
     });
-    const app = await startServer(APP_ENTRY, appPort, { env });
+    const app = await startServer(APP_ENTRY, appPort, { env, nodeFlags: profileFlags() });
     servers.push(app);
     const bare = await startServer('bench/lib/bare-install-server.ts', barePort);
     servers.push(bare);
