@@ -74,7 +74,7 @@ describe('layers', () => {
         imports(file)
           .filter(
             ({ specifier, target }) =>
-              (target !== null && target.startsWith(emulator)) ||
+              target?.startsWith(emulator) ||
               (specifier.startsWith('bitrix24-emulator/') && specifier !== 'bitrix24-emulator/testing'),
           )
           .map(({ specifier }) => `${relative(PROJECT_ROOT, file)} → ${specifier}`),

@@ -2,14 +2,7 @@ import { type EmulatorContext, portalDomain, serverEndpoint } from './context.js
 import { normalizePlacement } from './methods/landing-repo.js';
 import { phpJson } from './params.js';
 import { randomHex } from './seed.js';
-import type {
-  AppInstallation,
-  BlockState,
-  FramePayload,
-  InitData,
-  PlacementBinding,
-  PortalState,
-} from './types.js';
+import type { AppInstallation, BlockState, FramePayload, PlacementBinding, PortalState } from './types.js';
 
 export type { FramePayload, InitData } from './types.js';
 
