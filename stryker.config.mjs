@@ -27,6 +27,7 @@ export default {
     'src/installations/grant-check.ts',
     'src/installations/tokens.ts',
     'src/installations/token-oauth-client.ts',
+    'src/installations/oauth-request.ts',
     'src/installations/cipher.ts',
     'src/placements/page-context.ts',
     'src/placements/user-verifier.ts',

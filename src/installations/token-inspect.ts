@@ -6,7 +6,8 @@
 // nothing, unlike a refresh: an install verified this way keeps the posted refresh token
 // unused, so a crash before the install is stored loses nothing (issue #19).
 import { z } from 'zod';
-import { bitrix24Error, TransientError } from '../bitrix24/errors.js';
+import { bitrix24Error } from '../bitrix24/errors.js';
+import { requestOAuthJson } from './oauth-request.js';
 
 export interface TokenOwner {
   clientId: string;
@@ -45,58 +46,21 @@ export async function inspectAccessToken(
 ): Promise<TokenOwner | null> {
   // An absolute path: the allowlisted origin's own REST, whatever path the base carries.
   const url = new URL('/rest/app.info', oauthBase);
-  const timeoutMs = options.timeoutMs ?? INSPECT_TIMEOUT_MS;
-  let status: number;
-  let body: unknown;
-  try {
-    const response = await (options.fetch ?? fetch)(url, {
+  const { body } = await requestOAuthJson(
+    url,
+    {
       method: 'POST',
       headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ auth: accessToken }).toString(),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    status = response.status;
-    const text = await response.text();
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new TransientError({
-        code: 'ERROR_UNEXPECTED_ANSWER',
-        status,
-        description: `OAuth server's app.info answer is not JSON (HTTP ${status})`,
-        method: METHOD,
-      });
-    }
-  } catch (cause) {
-    if (cause instanceof TransientError) throw cause;
-    const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
-    throw new TransientError({
-      code: timedOut ? 'REQUEST_TIMEOUT' : 'NETWORK_ERROR',
-      status: 0,
-      description: timedOut
-        ? `OAuth server did not answer app.info within ${timeoutMs} ms`
-        : 'OAuth server unreachable',
+    },
+    {
       method: METHOD,
-    });
-  }
-  // Reading a field of any JSON value but null is safe (a string or number has none).
-  const fields = (body ?? {}) as { error?: unknown; error_description?: unknown };
-  if (typeof fields.error === 'string') {
-    throw bitrix24Error({
-      code: fields.error,
-      status,
-      description: typeof fields.error_description === 'string' ? fields.error_description : '',
-      method: METHOD,
-    });
-  }
-  if (status >= 500) {
-    throw new TransientError({
-      code: `HTTP_${status}`,
-      status,
-      description: 'OAuth server error',
-      method: METHOD,
-    });
-  }
+      call: 'app.info',
+      timeoutMs: options.timeoutMs ?? INSPECT_TIMEOUT_MS,
+      ...(options.fetch && { fetch: options.fetch }),
+      toError: bitrix24Error,
+    },
+  );
   const parsed = ownerSchema.safeParse(body);
   if (!parsed.success) return null;
   const { client_id, install } = parsed.data.result;

@@ -6,9 +6,10 @@ import {
   bitrix24Error,
   PaymentRequiredError,
   ReinstallRequiredError,
-  TransientError,
+  type TransientError,
   UnexpectedResponseError,
 } from '../bitrix24/errors.js';
+import { requestOAuthJson } from './oauth-request.js';
 import type { TokenGrant } from './types.js';
 
 export interface OAuthClientConfig {
@@ -81,56 +82,16 @@ export async function requestRefreshGrant(
     client_secret: config.clientSecret,
     refresh_token: refreshToken,
   }).toString();
-  const timeoutMs = Math.max(MIN_OAUTH_TIMEOUT_MS, options.timeoutMs ?? 0);
-  let status: number;
-  let text: string;
-  try {
-    const response = await (options.fetch ?? fetch)(url, {
-      headers: { accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    status = response.status;
-    text = await response.text();
-  } catch (cause) {
-    // Never include the URL: it carries the client secret and the refresh token.
-    const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
-    throw new TransientError({
-      code: timedOut ? 'REQUEST_TIMEOUT' : 'NETWORK_ERROR',
-      status: 0,
-      description: timedOut
-        ? `OAuth server did not answer within ${timeoutMs} ms`
-        : 'OAuth server unreachable',
+  const { status, body } = await requestOAuthJson(
+    url,
+    { headers: { accept: 'application/json' } },
+    {
       method: OAUTH_METHOD,
-    });
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new TransientError({
-      code: 'ERROR_UNEXPECTED_ANSWER',
-      status,
-      description: `OAuth answer is not JSON (HTTP ${status})`,
-      method: OAUTH_METHOD,
-    });
-  }
-  const fields = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
-  if (typeof fields.error === 'string') {
-    throw oauthError({
-      code: fields.error,
-      status,
-      description: typeof fields.error_description === 'string' ? fields.error_description : '',
-      method: OAUTH_METHOD,
-    });
-  }
-  if (status >= 500) {
-    throw new TransientError({
-      code: `HTTP_${status}`,
-      status,
-      description: 'OAuth server error',
-      method: OAUTH_METHOD,
-    });
-  }
+      timeoutMs: Math.max(MIN_OAUTH_TIMEOUT_MS, options.timeoutMs ?? 0),
+      ...(options.fetch && { fetch: options.fetch }),
+      toError: oauthError,
+    },
+  );
   const parsed = grantSchema.safeParse(body);
   if (!parsed.success) {
     throw new UnexpectedResponseError({
