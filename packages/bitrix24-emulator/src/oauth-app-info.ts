@@ -11,7 +11,7 @@ import { type EmulatorContext, portalDomain } from './context.js';
 import { Errors, RestError } from './errors.js';
 import { sleep } from './faults.js';
 import { appInfoFields } from './methods/app.js';
-import { isPlainObject, type Params } from './params.js';
+import { injectedFault, oauthParams } from './oauth.js';
 
 function ownerOf(ctx: EmulatorContext, token: unknown) {
   if (typeof token !== 'string' || !token) throw Errors.noAuth();
@@ -27,23 +27,8 @@ function ownerOf(ctx: EmulatorContext, token: unknown) {
 async function appInfo(ctx: EmulatorContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   ctx.stats.data.oauth.requests++;
   ctx.stats.data.oauth.appInfoRequests++;
-  const latency = ctx.faults.latencyFor('oauth');
-  if (latency > 0) await sleep(latency);
-  const fault = ctx.faults.decide('oauth');
-  if (fault.kind === 'drop') {
-    req.raw.socket.destroy();
-    return reply.hijack();
-  }
-  if (fault.kind === 'error') {
-    ctx.stats.data.oauth.failures++;
-    return reply
-      .code(fault.status)
-      .send({ error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
-  }
-  const p: Params = {
-    ...(isPlainObject(req.query) ? req.query : {}),
-    ...(isPlainObject(req.body) ? req.body : {}),
-  };
+  if (await injectedFault(ctx, req, reply)) return reply;
+  const p = oauthParams(req);
   try {
     const { portal, inst, clientId } = ownerOf(ctx, p.auth);
     ctx.stats.portal(portal.memberId).appInfoRequests++;

@@ -109,6 +109,42 @@ function codeGrant(ctx: EmulatorContext, p: Params): TokenResponse {
   return tokenResponse(ctx, ctx.state.issueTokens(code.memberId, clientId, code.userId));
 }
 
+/**
+ * The OAuth server's injected faults (faults.ts, the `oauth` rule) for one request: its
+ * latency, then a dropped connection or an error answer. True when a fault answered (a boolean:
+ * a Fastify reply is thenable, so an async function must not hand one back).
+ */
+export async function injectedFault(
+  ctx: EmulatorContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<boolean> {
+  const latency = ctx.faults.latencyFor('oauth');
+  if (latency > 0) await sleep(latency);
+  const fault = ctx.faults.decide('oauth');
+  if (fault.kind === 'drop') {
+    req.raw.socket.destroy();
+    reply.hijack();
+    return true;
+  }
+  if (fault.kind === 'error') {
+    ctx.stats.data.oauth.failures++;
+    reply
+      .code(fault.status)
+      .send({ error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
+    return true;
+  }
+  return false;
+}
+
+/** An OAuth request's parameters: the query and a form or JSON body, as the server reads them. */
+export function oauthParams(req: FastifyRequest): Params {
+  return {
+    ...(isPlainObject(req.query) ? req.query : {}),
+    ...(isPlainObject(req.body) ? req.body : {}),
+  };
+}
+
 async function tokenEndpoint(
   ctx: EmulatorContext,
   req: FastifyRequest,
@@ -116,23 +152,8 @@ async function tokenEndpoint(
 ): Promise<unknown> {
   const stats = ctx.stats.data.oauth;
   stats.requests++;
-  const latency = ctx.faults.latencyFor('oauth');
-  if (latency > 0) await sleep(latency);
-  const fault = ctx.faults.decide('oauth');
-  if (fault.kind === 'drop') {
-    req.raw.socket.destroy();
-    return reply.hijack();
-  }
-  if (fault.kind === 'error') {
-    stats.failures++;
-    return reply
-      .code(fault.status)
-      .send({ error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
-  }
-  const p: Params = {
-    ...(isPlainObject(req.query) ? req.query : {}),
-    ...(isPlainObject(req.body) ? req.body : {}),
-  };
+  if (await injectedFault(ctx, req, reply)) return reply;
+  const p = oauthParams(req);
   try {
     const grant = str(p.grant_type);
     let answer: TokenResponse;
