@@ -2,15 +2,14 @@
 // call one portal at once, and together they never overfill its bucket (no 503
 // QUERY_LIMIT_EXCEEDED). With a bucket per process each would send at the full rate Y, three
 // times what the portal drains.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
 import { freePort } from '../helpers/net.js';
 import { createTempPgDatabase } from '../helpers/postgres.js';
+import { type Replica, startReplicas, stopReplicas } from '../helpers/replicas.js';
 
 const PORTAL = 'b0d9e7001';
 const REPLICAS = 3;
@@ -20,23 +19,10 @@ const CALLS_PER_REPLICA = 30;
 const X = 20;
 const Y = 10;
 const ADMIN_TOKEN = 'rate-budget-admin-token-0123456789';
-const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 
 let emulator: EmulatorHandle;
 let database: { url: string; drop: () => Promise<void> };
-const replicas: { url: string; child: ChildProcess; output: string[] }[] = [];
-
-async function waitHealthy(url: string) {
-  for (let i = 0; i < 150; i++) {
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} never became healthy`);
-}
+let replicas: Replica[] = [];
 
 beforeAll(async () => {
   database = await createTempPgDatabase('ratebudget');
@@ -49,49 +35,27 @@ beforeAll(async () => {
     limits: { bucketSize: X, drainPerSecond: Y },
   });
   const key = randomBytes(32).toString('hex');
-  for (const port of ports) {
-    const output: string[] = [];
-    const child = spawn(tsx, ['src/server.ts'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        PUBLIC_URL: publicUrl,
-        DATABASE_URL: database.url,
-        B24_OAUTH_URL: emulator.oauthUrl,
-        B24_CLIENT_ID: emulator.apps[0]!.clientId,
-        B24_CLIENT_SECRET: emulator.apps[0]!.clientSecret,
-        B24_ALLOW_HTTP: 'true',
-        B24_RATE_LIMIT_BURST: String(X),
-        B24_RATE_LIMIT_PER_SECOND: String(Y),
-        RATE_LIMIT_PER_IP: '1000000',
-        RATE_LIMIT_PER_PORTAL: '1000000',
-        TOKEN_ENCRYPTION_KEY: key,
-        ADMIN_TOKEN,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (d) => output.push(String(d)));
-    child.stderr?.on('data', (d) => output.push(String(d)));
-    replicas.push({ url: `http://127.0.0.1:${port}`, child, output });
-  }
-  await Promise.all(replicas.map((r) => waitHealthy(r.url)));
+  replicas = await startReplicas(ports, {
+    PUBLIC_URL: publicUrl,
+    DATABASE_URL: database.url,
+    B24_OAUTH_URL: emulator.oauthUrl,
+    B24_CLIENT_ID: emulator.apps[0]!.clientId,
+    B24_CLIENT_SECRET: emulator.apps[0]!.clientSecret,
+    B24_ALLOW_HTTP: 'true',
+    B24_RATE_LIMIT_BURST: String(X),
+    B24_RATE_LIMIT_PER_SECOND: String(Y),
+    RATE_LIMIT_PER_IP: '1000000',
+    RATE_LIMIT_PER_PORTAL: '1000000',
+    TOKEN_ENCRYPTION_KEY: key,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'warn',
+  });
   expect((await emulator.installApp(PORTAL)).status).toBe(200);
   emulator.finishInstall(PORTAL);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(
-    replicas.map(
-      (r) =>
-        new Promise<void>((resolve) => {
-          if (r.child.exitCode !== null) return resolve();
-          r.child.once('exit', () => resolve());
-          r.child.kill('SIGTERM');
-        }),
-    ),
-  );
+  await stopReplicas(replicas);
   await emulator?.close();
   await database?.drop();
 }, 60_000);

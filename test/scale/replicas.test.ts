@@ -1,9 +1,7 @@
 // Scale-out: three app processes behind one address share one PostgreSQL database. Widget
 // opens and forced token expiries are spread across them; each expiry costs exactly one
 // refresh, no request fails, and every installation's tokens work at the end.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client.js';
@@ -12,28 +10,16 @@ import { createCipher, parseKey } from '../../src/installations/cipher.js';
 import { PrismaInstallationStore } from '../../src/installations/prisma-store.js';
 import { freePort } from '../helpers/net.js';
 import { createTempPgDatabase } from '../helpers/postgres.js';
+import { type Replica, startReplicas, stopReplicas } from '../helpers/replicas.js';
 
 const PORTALS = Array.from({ length: 20 }, (_, i) => `5ca1e${String(i).padStart(3, '0')}`);
 const REPLICAS = 3;
 const ADMIN_TOKEN = 'replicas-admin-token-0123456789';
-const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 
 let emulator: EmulatorHandle;
 let database: { url: string; drop: () => Promise<void> };
-const replicas: { url: string; child: ChildProcess; output: string[] }[] = [];
+let replicas: Replica[] = [];
 let key: string;
-
-async function waitHealthy(url: string) {
-  for (let i = 0; i < 150; i++) {
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} never became healthy`);
-}
 
 beforeAll(async () => {
   database = await createTempPgDatabase('replicas');
@@ -47,34 +33,21 @@ beforeAll(async () => {
     limits: { bucketSize: 1000, drainPerSecond: 500 },
   });
   key = randomBytes(32).toString('hex');
-  for (const port of ports) {
-    const output: string[] = [];
-    const child = spawn(tsx, ['src/server.ts'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        PUBLIC_URL: publicUrl,
-        DATABASE_URL: database.url,
-        B24_OAUTH_URL: emulator.oauthUrl,
-        B24_CLIENT_ID: emulator.apps[0]!.clientId,
-        B24_CLIENT_SECRET: emulator.apps[0]!.clientSecret,
-        B24_ALLOW_HTTP: 'true',
-        B24_RATE_LIMIT_BURST: '1000',
-        B24_RATE_LIMIT_PER_SECOND: '500',
-        RATE_LIMIT_PER_IP: '1000000',
-        RATE_LIMIT_PER_PORTAL: '1000000',
-        TOKEN_ENCRYPTION_KEY: key,
-        ADMIN_TOKEN,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (d) => output.push(String(d)));
-    child.stderr?.on('data', (d) => output.push(String(d)));
-    replicas.push({ url: `http://127.0.0.1:${port}`, child, output });
-  }
-  await Promise.all(replicas.map((r) => waitHealthy(r.url)));
+  replicas = await startReplicas(ports, {
+    PUBLIC_URL: publicUrl,
+    DATABASE_URL: database.url,
+    B24_OAUTH_URL: emulator.oauthUrl,
+    B24_CLIENT_ID: emulator.apps[0]!.clientId,
+    B24_CLIENT_SECRET: emulator.apps[0]!.clientSecret,
+    B24_ALLOW_HTTP: 'true',
+    B24_RATE_LIMIT_BURST: '1000',
+    B24_RATE_LIMIT_PER_SECOND: '500',
+    RATE_LIMIT_PER_IP: '1000000',
+    RATE_LIMIT_PER_PORTAL: '1000000',
+    TOKEN_ENCRYPTION_KEY: key,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'warn',
+  });
   for (const m of PORTALS) {
     expect((await emulator.installApp(m)).status).toBe(200);
     emulator.finishInstall(m);
@@ -82,15 +55,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(
-    replicas.map(
-      (r) =>
-        new Promise<void>((resolve) => {
-          r.child.once('exit', () => resolve());
-          r.child.kill('SIGTERM');
-        }),
-    ),
-  );
+  await stopReplicas(replicas);
   await emulator?.close();
   await database?.drop();
 }, 60_000);
