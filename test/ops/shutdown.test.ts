@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
+import { refreshAt } from 'bitrix24-emulator/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createCipher, parseKey } from '../../src/installations/cipher.js';
@@ -96,14 +97,7 @@ async function expectNewWorkingPair(s: Setup, before: StoredTokens): Promise<voi
   });
   expect(info.status).toBe(200);
   s.emulator.faults.reset();
-  const refresh = await fetch(
-    `${s.emulator.oauthTokenUrl}?${new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: s.env.B24_CLIENT_ID!,
-      client_secret: s.env.B24_CLIENT_SECRET!,
-      refresh_token: after.refreshToken,
-    })}`,
-  );
+  const refresh = await refreshAt(s.emulator, after.refreshToken, s.env.B24_CLIENT_ID);
   expect(refresh.status).toBe(200);
 }
 

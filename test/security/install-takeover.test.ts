@@ -2,6 +2,7 @@
 // emulated portal, comparing every stored row before and after. A portal user who is not an
 // administrator holds genuine tokens of their own (every widget POST hands them out): none of
 // them may install, plant an application token, or get a portal's data deleted.
+import { refreshAt } from 'bitrix24-emulator/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../helpers/db.js';
 import { type Stack, startStack } from '../helpers/stack.js';
@@ -153,14 +154,7 @@ describe('a portal user who is not an administrator', () => {
     // A spent refresh token of their own: the OAuth server refuses it, as it refuses the
     // administrator's spent one on a genuine reload; only the recorded one may pass.
     const spent = userTokens();
-    const refreshed = await fetch(
-      `${stack.emulator.oauthTokenUrl}?${new URLSearchParams({
-        grant_type: 'refresh_token',
-        client_id: stack.emulator.apps[0]!.clientId,
-        client_secret: stack.emulator.apps[0]!.clientSecret,
-        refresh_token: spent.refresh_token,
-      })}`,
-    );
+    const refreshed = await refreshAt(stack.emulator, spent.refresh_token);
     expect(refreshed.status).toBe(200);
     const form = replayedInstall();
     form.set('AUTH_ID', spent.access_token);

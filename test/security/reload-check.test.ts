@@ -3,6 +3,7 @@
 // without the OAuth server's word. For an installed portal, once the posted access token has
 // ended (so the OAuth server no longer vouches for the form), a forged REFRESH_ID must be refused
 // with 403 install_not_verified and change nothing: no row, no rebind with the stored tokens.
+import { refreshAt } from 'bitrix24-emulator/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../helpers/db.js';
 import { resubmit, type Stack, startStack } from '../helpers/stack.js';
@@ -45,14 +46,7 @@ const batches = () => stack.emulator.stats.portal(MEMBER).restByMethod.batch ?? 
 async function spentAdminToken(): Promise<string> {
   const portal = stack.emulator.portal(MEMBER);
   const tokens = stack.emulator.issueTokens(MEMBER, portal.adminUserId);
-  const spent = await fetch(
-    `${stack.emulator.oauthTokenUrl}?${new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: stack.emulator.apps[0]!.clientId,
-      client_secret: stack.emulator.apps[0]!.clientSecret,
-      refresh_token: tokens.refresh_token,
-    })}`,
-  );
+  const spent = await refreshAt(stack.emulator, tokens.refresh_token);
   expect(spent.status).toBe(200);
   return tokens.refresh_token;
 }

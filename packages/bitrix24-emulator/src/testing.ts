@@ -25,6 +25,25 @@ export async function rest(
 }
 
 /**
+ * Spends `refreshToken` at the emulator's OAuth server as an app does (GET /oauth/token/ with the
+ * app's credentials; the first registered app unless `clientId` names another).
+ */
+export function refreshAt(
+  emulator: EmulatorHandle,
+  refreshToken: string,
+  clientId?: string,
+): Promise<Response> {
+  const app = emulator.apps.find((a) => clientId === undefined || a.clientId === clientId)!;
+  const query = new URLSearchParams({
+    grant_type: 'refresh_token',
+    client_id: app.clientId,
+    client_secret: app.clientSecret,
+    refresh_token: refreshToken,
+  });
+  return fetch(`${emulator.oauthTokenUrl}?${query}`);
+}
+
+/**
  * An emulator on a frozen clock with an admin token ready. The bucket is made roomy because a
  * frozen clock never drains it; the bucket tests set their own limits.
  */

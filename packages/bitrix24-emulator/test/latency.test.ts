@@ -2,6 +2,7 @@
 // per portal, on every REST and OAuth answer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmulatorHandle, startEmulator } from '../src/index.js';
+import { refreshAt } from '../src/testing.js';
 
 let emulator: EmulatorHandle;
 beforeAll(async () => {
@@ -26,15 +27,7 @@ const restCall = (memberId: string, token: string) => () =>
     body: JSON.stringify({ auth: token }),
   });
 
-const refresh = (token: string) => () =>
-  fetch(
-    `${emulator.oauthTokenUrl}?${new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: emulator.apps[0]!.clientId,
-      client_secret: emulator.apps[0]!.clientSecret,
-      refresh_token: token,
-    })}`,
-  );
+const refresh = (token: string) => () => refreshAt(emulator, token);
 
 describe('added latency', () => {
   it('delays every REST and OAuth answer of a slow portal, and not those of a fast one', async () => {

@@ -1,7 +1,7 @@
 // The OAuth server's own app.info (src/emulator/oauth-app-info.ts): who owns an access token,
 // asked without spending anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frozenEmulator, rest } from '../src/testing.js';
+import { frozenEmulator, refreshAt, rest } from '../src/testing.js';
 
 let env: Awaited<ReturnType<typeof frozenEmulator>>;
 beforeAll(async () => {
@@ -55,15 +55,7 @@ describe("the OAuth server's app.info", () => {
 
   it('refuses the token a refresh replaced', async () => {
     const pair = env.emulator.issueTokens(env.portal.memberId, env.portal.adminUserId);
-    const app = env.emulator.apps[0]!;
-    const refreshed = await fetch(
-      `${env.emulator.oauthUrl}/oauth/token/?${new URLSearchParams({
-        grant_type: 'refresh_token',
-        client_id: app.clientId,
-        client_secret: app.clientSecret,
-        refresh_token: pair.refresh_token,
-      })}`,
-    );
+    const refreshed = await refreshAt(env.emulator, pair.refresh_token);
     expect(refreshed.status).toBe(200);
     expect((await ask(`auth=${pair.access_token}`)).status).toBe(401);
   });
