@@ -10,6 +10,7 @@ import { b24Bool, b24Int } from '../bitrix24/schemas.js';
 import type { DesiredBinding } from '../installations/manifest.js';
 import type { Installation, InstallationStatus, TokenStore } from '../installations/types.js';
 import type { PageTarget } from './context.js';
+import { placementCode } from './module.js';
 
 /** The app page acts on no option (Bitrix24 sends `{"any":"…"}` there). */
 export type AppPageOptions = Record<string, never>;
@@ -17,7 +18,7 @@ export type AppPageOptions = Record<string, never>;
 /** The app's own page: Bitrix24 POSTs it with PLACEMENT=DEFAULT. */
 export const APP_PAGE: PageTarget<AppPageOptions> = {
   name: 'app',
-  serves: (placement) => placement.trim().toUpperCase() === 'DEFAULT',
+  serves: (placement) => placementCode(placement) === 'DEFAULT',
   options: z.record(z.string(), z.unknown()).transform(() => ({}) as AppPageOptions),
 };
 
