@@ -4,7 +4,8 @@
 // the requests a safe install cannot do without, sent straight from here: the OAuth server's
 // word on the token (app.info), user.admin (only an administrator installs: issue #13), and the
 // one bind batch.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmulatorHandle, startEmulator } from 'bitrix24-emulator';
@@ -33,7 +34,38 @@ export interface InstallResult {
   responses503: number;
   failed: number;
   incomplete: number;
+  /** CPU time (user + system) of the app process while it installed, ms; null without /proc. */
+  appCpuMs: number | null;
+  /** The same for the floor's install route while the floor ran. */
+  floorCpuMs: number | null;
 }
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time a process has used so far (user + system, ms), from /proc (null elsewhere): unlike
+ * wall time, it hardly moves when other work shares the machine.
+ */
+function cpuMs(pid: number): number | null {
+  try {
+    // Fields after the command name: state is field 3, utime 14, stime 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+const cpuSince = (pid: number, before: number | null) => {
+  const after = cpuMs(pid);
+  return before === null || after === null ? null : after - before;
+};
 
 /** POSTs a form and answers its JSON, or throws naming what failed. */
 async function postForm(url: string, form: Record<string, string>, what: string): Promise<unknown> {
@@ -117,14 +149,18 @@ export async function installBench(): Promise<InstallResult> {
     servers.push(bare);
 
     const floorStart = performance.now();
+    const floorCpuStart = cpuMs(bare.pid);
     const handle = emulator;
     await pool(floorMembers, INSTALL_CONCURRENCY, (m) => floorInstall(handle, m, bare.url));
     const floorSeconds = (performance.now() - floorStart) / 1000;
+    const floorCpuMs = cpuSince(bare.pid, floorCpuStart);
 
     emulator.stats.reset();
     const start = performance.now();
+    const appCpuStart = cpuMs(app.pid);
     const failures = await installConcurrently(emulator, members, INSTALL_CONCURRENCY);
     const seconds = (performance.now() - start) / 1000;
+    const appCpuMs = cpuSince(app.pid, appCpuStart);
     for (const f of failures.slice(0, 3)) process.stderr.write(`install failed: ${JSON.stringify(f)}\n`);
 
     const stats = emulator.stats.snapshot();
@@ -138,6 +174,8 @@ export async function installBench(): Promise<InstallResult> {
       responses503: stats.responses503,
       failed: failures.length,
       incomplete: incompleteInstalls(emulator, members, publicUrl).length,
+      appCpuMs,
+      floorCpuMs,
     };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -148,12 +186,14 @@ export async function installBench(): Promise<InstallResult> {
 
 export function installTable(r: InstallResult): string {
   const per = (n: number) => ratio(n / r.portals);
+  const cpuPer = (ms: number | null) => (ms === null ? '—' : `${ratio(ms / r.portals)} ms`);
   return [
     `| Install on ${r.portals} portals, ${INSTALL_CONCURRENCY} at once (emulator X = ${X}, Y = ${Y}/s per portal: real ×10; app on SQLite) | result |`,
     '| --- | --- |',
     `| installs/s | ${ratio(r.portals / r.seconds, 1)} |`,
     `| total time | ${ratio(r.seconds, 1)} s |`,
     `| time ÷ minimum (${ratio(r.floorSeconds, 1)} s, see below) | ${ratio(r.seconds / r.floorSeconds)} |`,
+    `| app CPU per install, user + system (the floor's install route: ${cpuPer(r.floorCpuMs)}) | ${cpuPer(r.appCpuMs)} |`,
     `| REST requests per install (minimum 2: user.admin, and one batch binds everything) | ${per(r.restRequests)} |`,
     `| OAuth requests per install (minimum 1: the OAuth server's app.info vouches for the token; nothing spent) | ${per(r.oauthRequests)} |`,
     `| 503s from the portals | ${r.responses503} |`,

@@ -130,6 +130,7 @@ export function createServices(config: Config, deps: ServicesDeps): Services {
     log,
     now,
     refreshNow: (installationId) => tokens.refreshNow(installationId),
+    tokensStored: (installationId, grant) => tokens.adopt(installationId, grant),
   });
   const recentInstallations = new RecentInstallations(store, 2_000, 10_000, now);
   store.onInstallationWrite(() => recentInstallations.forget());

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { PrismaClient as PgPrismaClient } from '../generated/prisma-pg/client.js';
+import { ReusingBetterSqlite3 } from './sqlite-statements.js';
 import { type Provider, providerOf, sqliteDir, sqliteFile } from './url.js';
 
 /**
@@ -24,7 +24,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): { db: Db
   if (provider === 'sqlite') {
     const file = sqliteFile(databaseUrl);
     if (file !== ':memory:') mkdirSync(sqliteDir(databaseUrl), { recursive: true });
-    const adapter = new PrismaBetterSqlite3({ url: file, timeout: options.busyTimeoutMs ?? 5000 });
+    const adapter = new ReusingBetterSqlite3({ url: file, timeout: options.busyTimeoutMs ?? 5000 });
     return { db: new PrismaClient({ adapter }), provider };
   }
   const adapter = new PrismaPg({ connectionString: databaseUrl, max: options.poolSize ?? 10 });

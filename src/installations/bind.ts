@@ -87,7 +87,7 @@ function packBatches(groups: BatchCommands[]): BatchCommands[] {
 export async function syncBindings(
   client: BatchCaller,
   desired: DesiredBinding[],
-  recorded: Omit<BindingRecord, 'boundAt'>[],
+  recorded: readonly Omit<BindingRecord, 'boundAt'>[],
 ): Promise<BindReport> {
   const stale = recorded.filter((r) => !desired.some((d) => same(d, r)));
   const groups: BatchCommands[] = [

@@ -20,7 +20,15 @@ import { AppError } from '../errors.js';
 import { type BatchCaller, type BindReport, syncBindings } from './bind.js';
 import { type AppManifest, type DesiredBinding, desiredBindingsOf } from './manifest.js';
 import type { TokenOwner } from './token-inspect.js';
-import type { BindingStore, Installation, InstallationRecords, PendingInstall, TokenGrant } from './types.js';
+import type {
+  BindingRecord,
+  BindingStore,
+  BindingWrite,
+  Installation,
+  InstallationRecords,
+  PendingInstall,
+  TokenGrant,
+} from './types.js';
 
 /** What the OAuth server says about a refresh token it accepted. */
 export interface VerifiedGrant extends TokenGrant {
@@ -105,6 +113,8 @@ export interface InstallerDeps {
   now?: () => number;
   /** Refreshes the installation's tokens now (TokenManager.refreshNow): the answer names its endpoint. */
   refreshNow?(installationId: number): Promise<void>;
+  /** Told the tokens an install has just stored (TokenManager.adopt): its bind does not read them back. */
+  tokensStored?(installationId: number, tokens: TokenGrant): void;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -190,6 +200,7 @@ export class Installer {
         grant,
         { completesPending: grantHash },
       );
+      this.deps.tokensStored?.(installation.id, grant);
     } else {
       // A reload of the install page we already verified (the administrator's own spent
       // refresh token names it): same portal, nothing new to store.
@@ -206,16 +217,15 @@ export class Installer {
       { memberId: installation.memberId, domain: installation.domain, status: installation.status },
       'installation saved',
     );
-    const report = await this.bind(installation, request.lang);
+    // A portal installing for the first time has nothing recorded yet: not asked.
+    const report = await this.sync(installation, request.lang, existing ? undefined : [], (r) =>
+      statusAfterBind(installation, r),
+    );
     if (report.failed.length) {
-      const what = report.failed.map((f) => `${f.binding.code} (${f.code})`).join(', ');
-      await store.setStatus(installation.id, installation.status, `binding failed: ${what}`);
+      const what = failedBindings(report);
       throw new AppError(502, 'install_incomplete', `Bitrix24 refused or failed these bindings: ${what}.`, {
         failed: report.failed.map((f) => ({ placement: f.binding.code, code: f.code })),
       });
-    }
-    if (installation.status !== 'active' || installation.lastError !== null) {
-      await store.setStatus(installation.id, 'active', null);
     }
     log.info(
       { memberId: installation.memberId, status: 'active', bound: report.bound.length },
@@ -268,7 +278,7 @@ export class Installer {
         domain: installation.domain,
         clientEndpoint: grant.clientEndpoint,
         serverEndpoint: grant.serverEndpoint,
-        ...(grant.scope !== null && { scope: grant.scope }),
+        // No scope: neither confirmation names one (both grants carry scope null), so the stored one stays.
         status: 'active',
       },
       grant,
@@ -362,9 +372,26 @@ export class Installer {
 
   /** Re-runs the bindings of an installation (reinstall, PUBLIC_URL change). */
   async bind(installation: Installation, lang: string): Promise<BindReport> {
-    const recorded = await this.deps.store.listBindings(installation.id);
-    const report = await syncBindings(this.deps.clientFor(installation), this.desired(lang), recorded);
-    await this.deps.store.setBindings(installation.id, report.record);
+    return this.sync(installation, lang);
+  }
+
+  /**
+   * Syncs the portal's bindings against `recorded` (read here when not given) and records the
+   * outcome, with the status `statusAfter` names for it, in one write: nothing is read twice.
+   */
+  private async sync(
+    installation: Installation,
+    lang: string,
+    recorded?: readonly Omit<BindingRecord, 'boundAt'>[],
+    statusAfter?: (report: BindReport) => BindingWrite['status'],
+  ): Promise<BindReport> {
+    const known = recorded ?? (await this.deps.store.listBindings(installation.id));
+    const report = await syncBindings(this.deps.clientFor(installation), this.desired(lang), known);
+    const status = statusAfter?.(report);
+    await this.deps.store.setBindings(installation.id, report.record, {
+      recorded: known,
+      ...(status && { status }),
+    });
     return report;
   }
 
@@ -507,6 +534,19 @@ export class Installer {
       throw error;
     }
   }
+}
+
+function failedBindings(report: BindReport): string {
+  return report.failed.map((f) => `${f.binding.code} (${f.code})`).join(', ');
+}
+
+/** What an install's bind leaves: the status kept and the failure named, or active without error. */
+function statusAfterBind(installation: Installation, report: BindReport): BindingWrite['status'] {
+  if (report.failed.length) {
+    return { status: installation.status, error: `binding failed: ${failedBindings(report)}` };
+  }
+  const settled = installation.status === 'active' && installation.lastError === null;
+  return settled ? undefined : { status: 'active', error: null };
 }
 
 function hostOf(endpoint: string): string {

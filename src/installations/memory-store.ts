@@ -6,6 +6,7 @@
 // happens when it is called and answers copies, as a query would.
 import type {
   BindingRecord,
+  BindingWrite,
   Installation,
   InstallationInput,
   InstallationStatus,
@@ -193,15 +194,18 @@ export class MemoryInstallationStore implements InstallationStore {
   }
 
   async setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void> {
+    this.data.installations.set(id, { ...this.installation(id), ...this.statusFields(status, error) });
+    this.written();
+  }
+
+  private statusFields(status: InstallationStatus, error?: string | null): Partial<Installation> {
     const now = this.now();
-    this.data.installations.set(id, {
-      ...this.installation(id),
+    return {
       status,
       ...(status === 'uninstalled' && { uninstalledAt: now }),
       ...(status === 'active' && { installedAt: now, uninstalledAt: null }),
       ...(error !== undefined && { lastError: error, lastErrorAt: error === null ? null : now }),
-    });
-    this.written();
+    };
   }
 
   async setApplicationToken(id: number, applicationToken: string): Promise<void> {
@@ -305,25 +309,37 @@ export class MemoryInstallationStore implements InstallationStore {
     );
   }
 
-  async setBindings(installationId: number, bindings: Omit<BindingRecord, 'boundAt'>[]): Promise<void> {
+  async setBindings(
+    installationId: number,
+    bindings: Omit<BindingRecord, 'boundAt'>[],
+    options: BindingWrite = {},
+  ): Promise<void> {
+    const stored = this.data.bindings.get(installationId) ?? [];
+    const storedKeys = new Set(stored.map(bindingKey));
+    // As the database store: the diff is taken against the caller's reading, unless another
+    // writer has recorded one of its additions since (the unique index refuses it; read again).
+    const read = options.recorded ?? stored;
+    const readKeys = new Set(read.map(bindingKey));
+    const outdated = bindings.some((b) => !readKeys.has(bindingKey(b)) && storedKeys.has(bindingKey(b)));
+    const recorded = outdated ? stored : read;
     const wanted = new Set(bindings.map(bindingKey));
-    const existing = this.data.bindings.get(installationId) ?? [];
-    const have = new Map(existing.map((row) => [bindingKey(row), row]));
+    const have = new Map(recorded.map((row) => [bindingKey(row), row]));
     const added = bindings.filter((b) => !have.has(bindingKey(b)));
-    const stale = existing.filter((row) => !wanted.has(bindingKey(row)));
+    const stale = new Set(recorded.filter((row) => !wanted.has(bindingKey(row))).map(bindingKey));
     const retitled = bindings.filter((b) => {
       const row = have.get(bindingKey(b));
       return row !== undefined && row.title !== b.title;
     });
-    if (!stale.length && !added.length && !retitled.length) return;
+    const { status } = options;
+    if (!stale.size && !added.length && !retitled.length && !status) return;
     // Refused as the database's foreign key and unique index refuse them, before anything changes.
-    this.installation(installationId);
+    const installation = this.installation(installationId);
     if (new Set(added.map(bindingKey)).size !== added.length)
       throw new Error(`installation ${installationId}: the same binding named twice`);
     const boundAt = this.now();
     const titles = new Map(retitled.map((b) => [bindingKey(b), b.title]));
-    const kept = existing
-      .filter((row) => wanted.has(bindingKey(row)))
+    const kept = stored
+      .filter((row) => !stale.has(bindingKey(row)))
       .map((row) => {
         const key = bindingKey(row);
         return titles.has(key) ? { ...row, title: titles.get(key)! } : row;
@@ -337,6 +353,13 @@ export class MemoryInstallationStore implements InstallationStore {
       boundAt,
     }));
     this.data.bindings.set(installationId, [...kept, ...created]);
+    if (status) {
+      this.data.installations.set(installationId, {
+        ...installation,
+        ...this.statusFields(status.status, status.error),
+      });
+      this.written();
+    }
   }
 
   async getOptions(installationId: number): Promise<Record<string, string>> {

@@ -2,6 +2,7 @@ import type { Db } from '../db/client.js';
 import type { TokenCipher } from './cipher.js';
 import {
   type BindingRecord,
+  type BindingWrite,
   INSTALLATION_STATUSES,
   type Installation,
   type InstallationInput,
@@ -22,6 +23,23 @@ type TokenRow = NonNullable<Awaited<ReturnType<Db['oAuthToken']['findUnique']>>>
 const RESEAL_PAGE = 200;
 
 const emptyReport = (): ResealReport => ({ resealed: 0, current: 0, unreadable: [], skipped: 0 });
+
+/** A binding as a row holds it: its unique key and title. */
+type BindingRow = { kind: string; code: string; handler: string; title: string | null };
+
+/** A binding's unique key, compared exactly (as the unique index compares it). */
+const bindingKey = (b: BindingRow) => `${b.kind}\0${b.code}\0${b.handler}`;
+const keyOf = ({ kind, code, handler }: BindingRow) => ({ kind, code, handler });
+
+/** What a status change writes to the installation row. */
+function statusData(status: InstallationStatus, error?: string | null) {
+  return {
+    status,
+    ...(status === 'uninstalled' && { uninstalledAt: new Date() }),
+    ...(status === 'active' && { installedAt: new Date(), uninstalledAt: null }),
+    ...(error !== undefined && { lastError: error, lastErrorAt: error === null ? null : new Date() }),
+  };
+}
 
 function asStatus(value: string): InstallationStatus {
   return (INSTALLATION_STATUSES as readonly string[]).includes(value) ? (value as InstallationStatus) : 'new';
@@ -173,15 +191,7 @@ export class PrismaInstallationStore implements InstallationStore {
   }
 
   async setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void> {
-    await this.db.installation.update({
-      where: { id },
-      data: {
-        status,
-        ...(status === 'uninstalled' && { uninstalledAt: new Date() }),
-        ...(status === 'active' && { installedAt: new Date(), uninstalledAt: null }),
-        ...(error !== undefined && { lastError: error, lastErrorAt: error === null ? null : new Date() }),
-      },
-    });
+    await this.db.installation.update({ where: { id }, data: statusData(status, error) });
     this.written();
   }
 
@@ -257,26 +267,77 @@ export class PrismaInstallationStore implements InstallationStore {
     }));
   }
 
-  async setBindings(installationId: number, bindings: Omit<BindingRecord, 'boundAt'>[]): Promise<void> {
-    // A diff, not delete-all-and-insert: a rebind that changes nothing writes nothing.
-    const key = (b: { kind: string; code: string; handler: string }) => `${b.kind}\0${b.code}\0${b.handler}`;
-    const wanted = new Map(bindings.map((b) => [key(b), b]));
-    const existing = await this.db.binding.findMany({ where: { installationId } });
-    const stale = existing.filter((row) => !wanted.has(key(row)));
-    const have = new Map(existing.map((row) => [key(row), row]));
-    const added = bindings.filter((b) => !have.has(key(b)));
+  async setBindings(
+    installationId: number,
+    bindings: Omit<BindingRecord, 'boundAt'>[],
+    options: BindingWrite = {},
+  ): Promise<void> {
+    const { recorded, status } = options;
+    if (recorded === undefined) {
+      await this.writeBindings(installationId, bindings, await this.recordedBindings(installationId), status);
+      return;
+    }
+    try {
+      await this.writeBindings(installationId, bindings, recorded, status);
+    } catch (error) {
+      // Another writer recorded some of them since the caller read: diff against what is stored.
+      if ((error as { code?: unknown }).code !== 'P2002') throw error;
+      await this.writeBindings(installationId, bindings, await this.recordedBindings(installationId), status);
+    }
+  }
+
+  private recordedBindings(installationId: number) {
+    return this.db.binding.findMany({
+      where: { installationId },
+      select: { kind: true, code: true, handler: true, title: true },
+    });
+  }
+
+  /**
+   * A diff against `recorded`, not delete-all-and-insert: a rebind that changes nothing writes
+   * nothing. Rows are named by their unique key, so the diff needs no ids; only statements with
+   * work are sent, all in one transaction.
+   */
+  private async writeBindings(
+    installationId: number,
+    bindings: Omit<BindingRecord, 'boundAt'>[],
+    recorded: readonly BindingRow[],
+    status: BindingWrite['status'],
+  ): Promise<void> {
+    const wanted = new Set(bindings.map(bindingKey));
+    const have = new Map(recorded.map((row) => [bindingKey(row), row]));
+    const stale = recorded.filter((row) => !wanted.has(bindingKey(row)));
+    const added = bindings.filter((b) => !have.has(bindingKey(b)));
     const retitled = bindings.filter((b) => {
-      const row = have.get(key(b));
+      const row = have.get(bindingKey(b));
       return row !== undefined && row.title !== b.title;
     });
-    if (!stale.length && !added.length && !retitled.length) return;
-    await this.db.$transaction([
-      this.db.binding.deleteMany({ where: { id: { in: stale.map((row) => row.id) } } }),
-      this.db.binding.createMany({ data: added.map((b) => ({ installationId, ...b })) }),
+    const writes = [
+      ...(stale.length
+        ? [this.db.binding.deleteMany({ where: { installationId, OR: stale.map(keyOf) } })]
+        : []),
+      ...(added.length
+        ? [
+            this.db.binding.createMany({
+              data: added.map((b) => ({ installationId, ...keyOf(b), title: b.title })),
+            }),
+          ]
+        : []),
       ...retitled.map((b) =>
-        this.db.binding.update({ where: { id: have.get(key(b))!.id }, data: { title: b.title } }),
+        this.db.binding.updateMany({ where: { installationId, ...keyOf(b) }, data: { title: b.title } }),
       ),
-    ]);
+      ...(status
+        ? [
+            this.db.installation.update({
+              where: { id: installationId },
+              data: statusData(status.status, status.error),
+            }),
+          ]
+        : []),
+    ];
+    if (writes.length === 0) return;
+    await (writes.length === 1 ? writes[0] : this.db.$transaction(writes));
+    if (status) this.written();
   }
 
   async getOptions(installationId: number): Promise<Record<string, string>> {

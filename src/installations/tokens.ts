@@ -90,7 +90,6 @@ export interface TokenManagerStats {
 interface CachedToken {
   accessToken: string;
   expiresAt: number;
-  version: number;
 }
 
 /** A pair the OAuth server issued to this process that the database has not taken yet. */
@@ -192,6 +191,14 @@ export class TokenManager {
    */
   forget(installationId: number): void {
     this.cache.delete(installationId);
+  }
+
+  /**
+   * Tokens this process has just stored for the installation (an install): remembered as a read
+   * of them would be, so its first calls do not read them back.
+   */
+  adopt(installationId: number, tokens: Pick<StoredTokens, 'accessToken' | 'expiresAt'>): void {
+    this.remember(installationId, tokens);
   }
 
   /**
@@ -489,7 +496,7 @@ export class TokenManager {
    * valid, so the mark is wrong: undo it.
    */
   private async reviveIfMarkedSince(installationId: number, since: Date): Promise<void> {
-    const installation = await this.store.findById(installationId).catch(() => null);
+    const installation = await this.store.findById(installationId).catch(() => undefined);
     if (!installation || REFRESHABLE.has(installation.status)) return;
     if (installation.status !== 'needs_reinstall' && installation.status !== 'payment_required') return;
     if (!installation.lastErrorAt || installation.lastErrorAt < since) return;
@@ -530,11 +537,10 @@ export class TokenManager {
     throw error;
   }
 
-  private remember(installationId: number, tokens: StoredTokens): string {
+  private remember(installationId: number, tokens: Pick<StoredTokens, 'accessToken' | 'expiresAt'>): string {
     this.cache.set(installationId, {
       accessToken: tokens.accessToken,
       expiresAt: tokens.expiresAt.getTime(),
-      version: tokens.version,
     });
     return tokens.accessToken;
   }

@@ -171,11 +171,28 @@ export interface TokenStore {
   deleteTokens(installationId: number): Promise<void>;
 }
 
+/** How `setBindings` may spare reads and statements: what the caller knows, and what goes with it. */
+export interface BindingWrite {
+  /**
+   * What is recorded now, as the caller read it ([] for an installation it has just created):
+   * the diff is taken against this instead of reading it again. Should another writer have
+   * recorded one of the additions meanwhile (the unique index refuses it), the diff is taken
+   * again against what is stored.
+   */
+  recorded?: readonly Omit<BindingRecord, 'boundAt'>[];
+  /** The installation's status (as `setStatus` writes it), written in the same transaction. */
+  status?: { status: InstallationStatus; error: string | null };
+}
+
 /** The placements and events recorded as bound on the portal. */
 export interface BindingStore {
   listBindings(installationId: number): Promise<BindingRecord[]>;
   /** Replaces the recorded bindings with exactly these. */
-  setBindings(installationId: number, bindings: Omit<BindingRecord, 'boundAt'>[]): Promise<void>;
+  setBindings(
+    installationId: number,
+    bindings: Omit<BindingRecord, 'boundAt'>[],
+    options?: BindingWrite,
+  ): Promise<void>;
 }
 
 /** The app's settings for one portal. */
