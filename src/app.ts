@@ -17,6 +17,7 @@ import securityHeaders from './plugins/security-headers.js';
 import services from './plugins/services.js';
 import staticFiles from './plugins/static.js';
 import views from './plugins/views.js';
+import { requestLogger } from './request-logger.js';
 import admin from './routes/admin.js';
 import appPage from './routes/app-page.js';
 import events from './routes/events.js';
@@ -54,6 +55,8 @@ export function parseForm(body: string): Record<string, unknown> {
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger ?? createLogger(config.logLevel),
+    childLoggerFactory: (parent, bindings, options) =>
+      requestLogger(parent as unknown as Logger, bindings, options),
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts that many proxies in front of us; Fastify's types take it as a function.
     trustProxy:

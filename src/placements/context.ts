@@ -206,12 +206,6 @@ export async function openWidget<O extends PageOptions, V = never>(
     t: translator(lang),
     origin: originOf(installation),
   };
-  const base: WidgetBase<O> = {
-    ...fields,
-    get client() {
-      return userClient();
-    },
-  };
   let preloaded: V | undefined;
   let viewError: unknown;
   const identifyWith =
@@ -219,6 +213,13 @@ export async function openWidget<O extends PageOptions, V = never>(
     (async () => {
       const verifying = new VerifyingClient(deps.clients.forUser(pinned, authId));
       client = verifying.client;
+      // Made here, on a cold open only: an object with a getter showed in warm-open profiles.
+      const base: WidgetBase<O> = {
+        ...fields,
+        get client() {
+          return userClient();
+        },
+      };
       try {
         preloaded = await preload(base);
       } catch (error) {
@@ -270,7 +271,8 @@ export async function resumeWidget<O extends PageOptions>(
   target: PageTarget<O>,
   body: unknown,
 ): Promise<WidgetContext<O>> {
-  const raw = body && typeof body === 'object' ? (body as Record<string, unknown>).ctx : undefined;
+  // A string or number body has no `ctx` member: undefined, as for no body.
+  const raw = (body as Record<string, unknown> | null | undefined)?.ctx;
   const context = deps.signer.verify(raw);
   if (!target.serves(context.placement)) throw placementMismatch(target, context.placement);
   const installation = await activeInstallation(deps.store, context.memberId);

@@ -3,6 +3,10 @@ import type { PageOptions, WidgetBase, WidgetContext, WidgetDeps } from '../plac
 import { openWidget, resumeWidget } from '../placements/context.js';
 import type { Flash } from '../placements/messages.js';
 import type { ActionFlash, PlacementModule, PlacementServices } from '../placements/module.js';
+import { RenderedPages } from '../placements/rendered-pages.js';
+
+/** What @fastify/view sets for a page it renders. */
+const HTML_TYPE = 'text/html; charset=utf-8';
 
 /** What every page the portal frames needs from the app's services (widgets and the app page). */
 export function widgetDeps(app: FastifyInstance): WidgetDeps {
@@ -36,19 +40,33 @@ function widgetRoutes<O extends PageOptions, V>(
   const actionPath = `${module.handlerPath}/action`;
   const load = (widget: WidgetBase<O>) => module.load(widget, services);
 
+  // Exactly what the templates read: nothing else of the context (its client, the
+  // installation) reaches a page.
+  const pageData = (ctx: WidgetContext<O>, view: V, flash: ActionFlash | null) => ({
+    lang: ctx.lang,
+    t: ctx.t,
+    token: ctx.token,
+    admin: ctx.admin,
+    view,
+    flash,
+    action: actionPath,
+  });
+
   function render(reply: FastifyReply, ctx: WidgetContext<O>, view: V, flash: ActionFlash | null) {
-    // Exactly what the templates read: nothing else of the context (its client, the
-    // installation) reaches a page.
-    const data = {
-      lang: ctx.lang,
-      t: ctx.t,
+    return reply.allowFraming(ctx.origin).view(module.name, pageData(ctx, view, flash));
+  }
+
+  /** A warm open sends the page it rendered before for the same view and sealed context. */
+  const pages = new RenderedPages();
+  async function renderOpen(reply: FastifyReply, ctx: WidgetContext<O>, view: V) {
+    const key = {
+      page: module.name,
+      memberId: ctx.installation.memberId,
+      userId: ctx.userId,
       token: ctx.token,
-      admin: ctx.admin,
-      view,
-      flash,
-      action: actionPath,
     };
-    return reply.allowFraming(ctx.origin).view(module.name, data);
+    const page = await pages.get(key, view, () => reply.viewAsync(module.name, pageData(ctx, view, null)));
+    return reply.allowFraming(ctx.origin).type(HTML_TYPE).send(page);
   }
 
   /**
@@ -65,7 +83,7 @@ function widgetRoutes<O extends PageOptions, V>(
 
   app.post(module.handlerPath, html, async (request, reply) => {
     const ctx = await openWidget(deps, module, request.query, request.body, load);
-    return render(reply, ctx, await viewOf(ctx), null);
+    return renderOpen(reply, ctx, await viewOf(ctx));
   });
 
   app.post(actionPath, html, async (request, reply) => {
