@@ -40,7 +40,7 @@ export default {
     'src/logger.ts',
     'src/bitrix24/oauth-servers.ts',
   ],
-  ignorePatterns: ['dist', 'reports', 'bench', 'coverage', '.stryker-tmp', '*.db'],
+  ignorePatterns: ['dist', 'reports', 'bench', 'coverage', '.stryker-tmp*', '*.db'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

@@ -72,10 +72,8 @@ export async function requestRefreshGrant(
   refreshToken: string,
   options: RefreshRequestOptions,
 ): Promise<RefreshedGrant> {
-  const url = new URL(
-    '/oauth/token/',
-    config.oauthUrl.endsWith('/') ? config.oauthUrl : `${config.oauthUrl}/`,
-  );
+  // An absolute path: the base's own path (and a trailing slash or not) does not matter.
+  const url = new URL('/oauth/token/', config.oauthUrl);
   url.search = new URLSearchParams({
     grant_type: 'refresh_token',
     client_id: config.clientId,

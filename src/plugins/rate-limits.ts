@@ -15,8 +15,9 @@ export interface RateLimitsOptions {
   perPortalPerMinute: number;
 }
 
+/** `source[key]` of a parsed body; a string or number body has no such member (undefined). */
 function field(source: unknown, key: string): unknown {
-  return source && typeof source === 'object' ? (source as Record<string, unknown>)[key] : undefined;
+  return (source as Record<string, unknown> | null | undefined)?.[key];
 }
 
 /** The portal a request claims to come from; unverified, which is fine for counting. */
