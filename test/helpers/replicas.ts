@@ -3,6 +3,7 @@
 // can check that nothing was logged at error level.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { EmulatorHandle } from 'bitrix24-emulator';
 
 export interface Replica {
   url: string;
@@ -22,6 +23,32 @@ async function waitHealthy(url: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} never became healthy`);
+}
+
+/**
+ * What every replica of a scale-out suite runs with: the emulator's app and OAuth server, the
+ * shared database and key, the REST bucket given, and our own request limits out of the way.
+ */
+export function replicaEnv(
+  emulator: EmulatorHandle,
+  shared: { publicUrl: string; databaseUrl: string; tokenKey: string; adminToken: string },
+  bucket: { burst: number; perSecond: number },
+): Record<string, string> {
+  return {
+    PUBLIC_URL: shared.publicUrl,
+    DATABASE_URL: shared.databaseUrl,
+    B24_OAUTH_URL: emulator.oauthUrl,
+    B24_CLIENT_ID: emulator.apps[0]!.clientId,
+    B24_CLIENT_SECRET: emulator.apps[0]!.clientSecret,
+    B24_ALLOW_HTTP: 'true',
+    B24_RATE_LIMIT_BURST: String(bucket.burst),
+    B24_RATE_LIMIT_PER_SECOND: String(bucket.perSecond),
+    RATE_LIMIT_PER_IP: '1000000',
+    RATE_LIMIT_PER_PORTAL: '1000000',
+    TOKEN_ENCRYPTION_KEY: shared.tokenKey,
+    ADMIN_TOKEN: shared.adminToken,
+    LOG_LEVEL: 'warn',
+  };
 }
 
 /** One process per port, each with `env` (plus HOST, PORT, PATH); resolves once all answer /healthz. */

@@ -12,6 +12,7 @@ import { PrismaInstallationStore } from '../../src/installations/prisma-store.js
 import { TokenManager, type TokenManagerOptions } from '../../src/installations/tokens.js';
 import type { InstallationStore } from '../../src/installations/types.js';
 import { createTestEnv, expireStoredTokens, type TestEnv } from '../bitrix24/setup.js';
+import { droppedConnection, gate } from './tokens-harness.js';
 
 let env: TestEnv;
 
@@ -75,39 +76,6 @@ function withStore(overrides: Partial<Record<keyof InstallationStore, unknown>>)
     });
 }
 
-/** What the PostgreSQL driver throws when the server drops the connection (57P01). */
-const droppedConnection = () =>
-  Object.assign(new Error('terminating connection due to administrator command'), {
-    name: 'DriverAdapterError',
-    code: '57P01',
-  });
-
-/** A fetch for the OAuth server that holds the request (before or after it reaches the server) until released. */
-function gatedOAuth(when: 'before' | 'after') {
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  let reached!: () => void;
-  const arrived = new Promise<void>((resolve) => {
-    reached = resolve;
-  });
-  let answered!: () => void;
-  const served = new Promise<void>((resolve) => {
-    answered = resolve;
-  });
-  const gatedFetch: typeof fetch = async (input, init) => {
-    reached();
-    if (when === 'before') await gate;
-    const response = await fetch(input, init);
-    answered();
-    if (when === 'after') await gate;
-    return response;
-  };
-  /** arrived: the request was made; served: the server has answered it (the token is spent). */
-  return { fetch: gatedFetch, open, arrived, served };
-}
-
 const oauthStats = () => env.emulator.stats.snapshot().oauth;
 const status = async () => (await env.store.findById(env.installation.id))!.status;
 
@@ -152,7 +120,7 @@ describe('replicas agree on the current pair (#20.1)', () => {
     // B's refresh request is held back; meanwhile its lease lapses (no heartbeat reaches the
     // database) and A refreshes. B's request then spends the old token: invalid_grant, but the
     // stored pair is newer, so nothing is marked.
-    const held = gatedOAuth('before');
+    const held = gate('before');
     const b = replica('replica-b', {
       store: withStore({ acquireRefreshLease: leaseOnlyOnce() }),
       tokens: { fetch: held.fetch, leaseMs: 200, heartbeatMs: 50 },
@@ -323,7 +291,7 @@ describe('the refresh window (#19.2)', () => {
     // A's refresh reaches the OAuth server (the token is spent) but its answer is held; A's
     // heartbeats fail. B takes the lapsed lease, is refused (invalid_grant) and marks the
     // portal. Then A's answer arrives and is stored: the portal works, so the mark is undone.
-    const held = gatedOAuth('after');
+    const held = gate('after');
     const a = replica('replica-a', {
       store: withStore({ acquireRefreshLease: leaseOnlyOnce() }),
       tokens: { fetch: held.fetch, leaseMs: 200, heartbeatMs: 50 },

@@ -91,28 +91,33 @@ export function manager(
   return { tokens, spent, servers, leases };
 }
 
-/** A fetch held until opened: before the request leaves, or after the OAuth server answered it. */
+/**
+ * A fetch for the OAuth server that holds the request (before or after it reaches the server)
+ * until `open()`. arrived: the request was made; served: the server has answered it (the refresh
+ * token is spent).
+ */
 export function gate(when: 'before' | 'after') {
   let open!: () => void;
-  const opened = new Promise<void>((r) => {
-    open = r;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
   });
   let reached!: () => void;
-  const arrived = new Promise<void>((r) => {
-    reached = r;
+  const arrived = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  let answered!: () => void;
+  const served = new Promise<void>((resolve) => {
+    answered = resolve;
   });
   const held: typeof fetch = async (input, init) => {
-    if (when === 'before') {
-      reached();
-      await opened;
-      return fetch(input, init);
-    }
-    const response = await fetch(input, init);
     reached();
-    await opened;
+    if (when === 'before') await opened;
+    const response = await fetch(input, init);
+    answered();
+    if (when === 'after') await opened;
     return response;
   };
-  return { fetch: held, open, arrived };
+  return { fetch: held, open, arrived, served };
 }
 
 /** The delays given to setTimeout from now on that are in `ms` (the manager's own waits). */

@@ -59,7 +59,7 @@ async function slowRefresh(
     }),
   });
   const call = m.tokens.getAccessToken(id());
-  await held.arrived;
+  await held.served;
   /** Waits until two more renewals have finished (the later one started after the earlier ended). */
   const beats = async () => {
     const seen = renewals.done;

@@ -267,7 +267,7 @@ describe('a write that lost the compare-and-set to a reinstall', () => {
     const held = gate('after');
     const m = manager('a', { fetch: held.fetch });
     const call = m.tokens.getAccessToken(id());
-    await held.arrived;
+    await held.served;
     await saveReinstall(reinstall, T0 + 3_600_000);
     held.open();
     expect(await call).toBe(reinstall.access_token);
@@ -282,7 +282,7 @@ describe('a write that lost the compare-and-set to a reinstall', () => {
     const held = gate('after');
     const m = manager('a', { fetch: held.fetch });
     const call = m.tokens.getAccessToken(id());
-    await held.arrived;
+    await held.served;
     await saveReinstall(reinstall, T0 + 60_000); // within the skew
     held.open();
     const error = await call.catch((e: unknown) => e);
@@ -438,7 +438,7 @@ describe('without a logger', () => {
     });
     await storeExpiry(T0 - 1);
     const lost = c.tokens.getAccessToken(id());
-    await held.arrived;
+    await held.served;
     await saveReinstall(reinstall, T0 + 3_600_000);
     held.open();
     expect(await lost).toBe(reinstall.access_token);

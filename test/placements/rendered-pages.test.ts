@@ -3,7 +3,7 @@
 // or session, nor outlive the view it shows: after an action through us the page is new.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RenderedPages } from '../../src/placements/rendered-pages.js';
-import { type Stack, startStack } from '../helpers/stack.js';
+import { type Stack, startInstalledStack } from '../helpers/stack.js';
 
 describe('RenderedPages', () => {
   const key = { page: 'settings', memberId: 'm1', userId: 1, token: 'm1.sealed-a' };
@@ -46,12 +46,9 @@ describe('RenderedPages', () => {
 
 describe('warm widget opens over HTTP', () => {
   let stack: Stack;
-  let memberId: string;
+  const memberId = 'rendered-pages';
   beforeAll(async () => {
-    stack = await startStack();
-    memberId = stack.emulator.portal().memberId;
-    await stack.emulator.installApp(memberId, { lang: 'en' });
-    stack.emulator.finishInstall(memberId);
+    stack = await startInstalledStack(memberId);
   });
   afterAll(async () => stack?.close());
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
 import { freePort } from '../helpers/net.js';
 import { createTempPgDatabase } from '../helpers/postgres.js';
-import { type Replica, startReplicas, stopReplicas } from '../helpers/replicas.js';
+import { type Replica, replicaEnv, startReplicas, stopReplicas } from '../helpers/replicas.js';
 
 const PORTAL = 'b0d9e7001';
 const REPLICAS = 3;
@@ -35,21 +35,14 @@ beforeAll(async () => {
     limits: { bucketSize: X, drainPerSecond: Y },
   });
   const key = randomBytes(32).toString('hex');
-  replicas = await startReplicas(ports, {
-    PUBLIC_URL: publicUrl,
-    DATABASE_URL: database.url,
-    B24_OAUTH_URL: emulator.oauthUrl,
-    B24_CLIENT_ID: emulator.apps[0]!.clientId,
-    B24_CLIENT_SECRET: emulator.apps[0]!.clientSecret,
-    B24_ALLOW_HTTP: 'true',
-    B24_RATE_LIMIT_BURST: String(X),
-    B24_RATE_LIMIT_PER_SECOND: String(Y),
-    RATE_LIMIT_PER_IP: '1000000',
-    RATE_LIMIT_PER_PORTAL: '1000000',
-    TOKEN_ENCRYPTION_KEY: key,
-    ADMIN_TOKEN,
-    LOG_LEVEL: 'warn',
-  });
+  replicas = await startReplicas(
+    ports,
+    replicaEnv(
+      emulator,
+      { publicUrl, databaseUrl: database.url, tokenKey: key, adminToken: ADMIN_TOKEN },
+      { burst: X, perSecond: Y },
+    ),
+  );
   expect((await emulator.installApp(PORTAL)).status).toBe(200);
   emulator.finishInstall(PORTAL);
 }, 120_000);

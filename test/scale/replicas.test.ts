@@ -10,7 +10,7 @@ import { createCipher, parseKey } from '../../src/installations/cipher.js';
 import { PrismaInstallationStore } from '../../src/installations/prisma-store.js';
 import { freePort } from '../helpers/net.js';
 import { createTempPgDatabase } from '../helpers/postgres.js';
-import { type Replica, startReplicas, stopReplicas } from '../helpers/replicas.js';
+import { type Replica, replicaEnv, startReplicas, stopReplicas } from '../helpers/replicas.js';
 
 const PORTALS = Array.from({ length: 20 }, (_, i) => `5ca1e${String(i).padStart(3, '0')}`);
 const REPLICAS = 3;
@@ -33,21 +33,14 @@ beforeAll(async () => {
     limits: { bucketSize: 1000, drainPerSecond: 500 },
   });
   key = randomBytes(32).toString('hex');
-  replicas = await startReplicas(ports, {
-    PUBLIC_URL: publicUrl,
-    DATABASE_URL: database.url,
-    B24_OAUTH_URL: emulator.oauthUrl,
-    B24_CLIENT_ID: emulator.apps[0]!.clientId,
-    B24_CLIENT_SECRET: emulator.apps[0]!.clientSecret,
-    B24_ALLOW_HTTP: 'true',
-    B24_RATE_LIMIT_BURST: '1000',
-    B24_RATE_LIMIT_PER_SECOND: '500',
-    RATE_LIMIT_PER_IP: '1000000',
-    RATE_LIMIT_PER_PORTAL: '1000000',
-    TOKEN_ENCRYPTION_KEY: key,
-    ADMIN_TOKEN,
-    LOG_LEVEL: 'warn',
-  });
+  replicas = await startReplicas(
+    ports,
+    replicaEnv(
+      emulator,
+      { publicUrl, databaseUrl: database.url, tokenKey: key, adminToken: ADMIN_TOKEN },
+      { burst: 1000, perSecond: 500 },
+    ),
+  );
   for (const m of PORTALS) {
     expect((await emulator.installApp(m)).status).toBe(200);
     emulator.finishInstall(m);
