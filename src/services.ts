@@ -34,7 +34,7 @@ export interface ServicesDeps {
   /** The clock tokens expire by (tests pass the emulator's). */
   now?: () => number;
   /** Every outbound request (REST and OAuth) goes through this (the metrics plugin counts them). */
-  fetch?: typeof fetch;
+  fetch?: import('./bitrix24/http.js').HttpFetch;
   /** The widgets the app serves and binds (default: PLACEMENT_MODULES). */
   placements?: readonly PlacementModule[];
 }
@@ -125,6 +125,7 @@ export function createServices(config: Config, deps: ServicesDeps): Services {
     servers,
     admin: { isAdmin: (target, accessToken) => clients.forUser(target, accessToken).user.admin() },
     clientFor: (i) => clients.forInstallation(i).rest,
+    clientWith: (target, accessToken) => clients.forUser(target, accessToken).rest,
     config,
     manifest: appManifest(placementModules, config.bitrix24.blockCodes),
     log,

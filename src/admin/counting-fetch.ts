@@ -1,7 +1,9 @@
 // Counts what the app sends to Bitrix24 by wrapping the fetch the REST client and the token
 // manager use: REST calls by method and outcome, OAuth refreshes, 503s and refused tokens. It
-// reads a copy of each answer, so callers see exactly the response they would without it.
+// reads each answer's text once and hands the caller an answer holding that same text, so
+// callers see exactly what they would without it.
 import { bitrix24Error } from '../bitrix24/errors.js';
+import type { HttpAnswer, HttpFetch } from '../bitrix24/http.js';
 import type { AppMetrics } from './metrics.js';
 
 type Target = { kind: 'oauth' } | { kind: 'rest'; method: string } | { kind: 'other' };
@@ -74,27 +76,29 @@ function countBatch(metrics: AppMetrics, requestBody: unknown, answer: unknown):
   }
 }
 
-export function countingFetch(metrics: AppMetrics, inner: typeof fetch = fetch): typeof fetch {
-  return async (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : input.toString());
-    const target = targetOf(url);
-    if (target.kind === 'other') return inner(input, init);
+export function countingFetch(metrics: AppMetrics, inner: HttpFetch = fetch): HttpFetch {
+  return async (url, init) => {
+    const target = targetOf(new URL(url));
+    if (target.kind === 'other') return inner(url, init);
     const count = (outcome: string) =>
       target.kind === 'oauth'
         ? metrics.tokenRefreshes.inc({ outcome })
         : metrics.restRequests.inc({ method: target.method, outcome });
-    let response: Response;
+    let response: HttpAnswer;
+    let text: string;
     try {
-      response = await inner(input, init);
+      response = await inner(url, init);
+      text = await response.text();
     } catch (error) {
+      // No answer, or its body failed (an abort while reading counts here too).
       count('network_error');
       throw error;
     }
     let body: unknown = null;
     try {
-      body = JSON.parse(await response.clone().text());
+      body = JSON.parse(text);
     } catch {
-      // Not JSON (or the body failed): the status alone decides.
+      // Not JSON: the status alone decides.
     }
     const outcome = outcomeOf(response.status, body);
     count(outcome);
@@ -103,8 +107,9 @@ export function countingFetch(metrics: AppMetrics, inner: typeof fetch = fetch):
       metrics.tokenErrors.inc({ code: outcome });
     }
     if (target.kind === 'rest' && target.method === 'batch' && outcome === 'ok') {
-      countBatch(metrics, init?.body, body);
+      countBatch(metrics, init.body, body);
     }
-    return response;
+    const { status, ok, headers } = response;
+    return { status, ok, headers, text: () => Promise.resolve(text) };
   };
 }

@@ -8,6 +8,7 @@ import * as appMethods from '../bitrix24/app-methods.js';
 import type { MethodCaller, MethodDefinition } from '../bitrix24/define-method.js';
 import { defineMethod } from '../bitrix24/define-method.js';
 import { bitrix24Error, isBitrix24Error, TransientError } from '../bitrix24/errors.js';
+import type { HttpFetch } from '../bitrix24/http.js';
 import * as landing from '../bitrix24/landing-methods.js';
 import { b24Int, idParam } from '../bitrix24/schemas.js';
 
@@ -23,7 +24,7 @@ export interface ProbeCheck {
 
 export interface ProbeOptions {
   write?: boolean;
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   timeoutMs?: number;
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { type AccessTokenSource, StaticAccessToken } from './access-token.js';
 import { Bitrix24Client } from './client.js';
 import { AuthError } from './errors.js';
+import type { HttpFetch } from './http.js';
 import { PortalLimitsRegistry } from './portal-limits.js';
 import { RestClient } from './rest-client.js';
 import type { RetryOptions } from './retry-policy.js';
@@ -18,7 +19,7 @@ export interface ClientFactoryOptions {
   /** Shared per-portal buckets; one registry per process. */
   limits?: PortalLimitsRegistry;
   logger?: Logger;
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   timeoutMs?: number;
   retry?: RetryOptions;
   /** Allow http:// client endpoints (local emulator only). */

@@ -12,6 +12,7 @@ import {
   ParameterError,
   UnexpectedResponseError,
 } from './errors.js';
+import type { HttpFetch } from './http.js';
 import type { ResponseTime } from './operating-limit.js';
 import type { PortalLimits } from './portal-limits.js';
 import { redactSecrets } from './redact.js';
@@ -36,7 +37,7 @@ export interface RestClientOptions {
   tokens: AccessTokenSource;
   limits: PortalLimits;
   logger?: Logger;
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number;
   retry?: RetryOptions;
@@ -100,7 +101,7 @@ export class RestClient {
   private readonly tokens: AccessTokenSource;
   private readonly limits: PortalLimits;
   private readonly logger: Logger | undefined;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: HttpFetch;
   private readonly timeoutMs: number;
   private readonly retry: ResolvedRetryOptions;
   readonly stats: RestClientStats = { requests: 0, rateLimited: 0, retries: 0, tokenRenewals: 0 };

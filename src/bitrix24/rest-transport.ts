@@ -1,6 +1,7 @@
 // One HTTP request to a portal's REST endpoint, and the answer (or error envelope) turned into
 // a typed result or a typed Bitrix24Error. No retries here: the client decides.
 import { bitrix24Error, TransientError, UnexpectedResponseError } from './errors.js';
+import { type HttpAnswer, type HttpFetch, requestTimeout } from './http.js';
 import type { ResponseTime } from './operating-limit.js';
 
 export interface RestAnswer<T = unknown> {
@@ -61,23 +62,23 @@ function errorFields(body: Record<string, unknown>): { code: string; description
 }
 
 /** Sends one REST request (JSON body, `auth` in the body) and parses the envelope. */
-export async function sendRestRequest(fetchImpl: typeof fetch, request: RestRequest): Promise<RestAnswer> {
+export async function sendRestRequest(fetchImpl: HttpFetch, request: RestRequest): Promise<RestAnswer> {
   const { method } = request;
-  const timeout = AbortSignal.timeout(request.timeoutMs);
-  const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-  let response: Response;
+  // The timeout and the caller's signal as one signal, its timer cleared when the answer is read.
+  const timeout = requestTimeout(request.timeoutMs, request.signal);
+  let response: HttpAnswer;
   let text: string;
   try {
     response = await fetchImpl(methodUrl(request.endpoint, method), {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ ...request.params, auth: request.accessToken }),
-      signal,
+      signal: timeout.signal,
     });
     text = await response.text();
   } catch (cause) {
     if (request.signal?.aborted) throw request.signal.reason;
-    const timedOut = timeout.aborted;
+    const timedOut = timeout.timedOut();
     throw new TransientError({
       code: timedOut ? 'REQUEST_TIMEOUT' : 'NETWORK_ERROR',
       status: 0,
@@ -85,6 +86,8 @@ export async function sendRestRequest(fetchImpl: typeof fetch, request: RestRequ
       method,
       cause,
     });
+  } finally {
+    timeout.dispose();
   }
   let body: unknown;
   try {

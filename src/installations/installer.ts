@@ -10,6 +10,11 @@
 // Only when that answer is unavailable (the access token expired, the server does not say) is
 // the pair confirmed by a refresh, which spends the posted refresh token; its answer is then
 // written at once as a pending install, which a reload resumes.
+//
+// Once the administrator check passed, the install binds with the grant's own access token and
+// then writes once: the installation with its final status, its tokens, the pending install
+// consumed and the bindings, in one transaction (a crash before it leaves the posted pair
+// unspent, or the pending install, for a reload).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isBitrix24Error } from '../bitrix24/errors.js';
@@ -25,6 +30,7 @@ import type {
   BindingStore,
   BindingWrite,
   Installation,
+  InstallationInput,
   InstallationRecords,
   PendingInstall,
   TokenGrant,
@@ -106,6 +112,11 @@ export interface InstallerDeps {
   admin: AdminCheck;
   /** A REST client acting with the installation's stored tokens. */
   clientFor(installation: Installation): BatchCaller;
+  /**
+   * A REST client acting with `accessToken` (an install grant's, just confirmed) on `clientEndpoint`:
+   * an install binds with it before anything is stored, then writes once.
+   */
+  clientWith(target: { memberId: string; clientEndpoint: string }, accessToken: string): BatchCaller;
   config: Pick<Config, 'publicUrl'> & { bitrix24: Pick<Config['bitrix24'], 'allowHttp' | 'clientId'> };
   /** What the app binds and subscribes to (placements/registry.ts builds it from the modules). */
   manifest: AppManifest;
@@ -130,6 +141,13 @@ const RELOADABLE = new Set(['new', 'active']);
 const PENDING_RENEW_MS = 60_000;
 
 type Verification = { kind: 'grant'; grant: VerifiedGrant; grantHash: string } | { kind: 'reload' };
+
+/**
+ * An install binds with the grant's own access token, then writes once, when the token has more
+ * than this left; else it stores the tokens first and binds through the token manager, which
+ * refreshes them should they end meanwhile.
+ */
+const BIND_WITH_GRANT_MS = 60_000;
 
 /** Used when a posted access token's lifetime is unknown: the install finishes well within it. */
 const DEFAULT_TOKEN_SECONDS = 3600;
@@ -179,32 +197,10 @@ export class Installer {
     const existing = await store.find(request.memberId);
     const verification = await this.verify(request, existing);
 
-    let installation: Installation;
-    if (verification.kind === 'grant') {
-      const { grant, grantHash } = verification;
-      await this.requireAdmin(grant, grantHash, request.memberId);
-      installation = await store.save(
-        {
-          memberId: request.memberId,
-          domain: request.domain,
-          clientEndpoint: grant.clientEndpoint,
-          serverEndpoint: grant.serverEndpoint,
-          scope: grant.scope,
-          lang: request.lang,
-          // An administrator's install is the portal's word: a new token replaces the old one,
-          // and an install without one clears it (a stale token would refuse real events).
-          applicationToken: request.applicationToken ?? null,
-          status: existing?.status === 'active' ? 'active' : 'new',
-          installGrantHash: grantHash,
-        },
-        grant,
-        { completesPending: grantHash },
-      );
-      this.deps.tokensStored?.(installation.id, grant);
-    } else {
+    if (verification.kind === 'reload') {
       // A reload of the install page we already verified (the administrator's own spent
       // refresh token names it): same portal, nothing new to store.
-      installation = existing!;
+      const installation = existing!;
       if (installation.domain !== request.domain) {
         throw new AppError(
           403,
@@ -212,22 +208,118 @@ export class Installer {
           'This request names a different portal address than the installed one.',
         );
       }
+      log.info(
+        { memberId: installation.memberId, domain: installation.domain, status: installation.status },
+        'installation saved',
+      );
+      const report = await this.sync(installation, request.lang, undefined, (r) =>
+        statusAfterBind(installation, r),
+      );
+      return this.finished(installation, report);
     }
-    log.info(
+    const { grant, grantHash } = verification;
+    await this.requireAdmin(grant, grantHash, request.memberId);
+    const input: InstallationInput = {
+      memberId: request.memberId,
+      domain: request.domain,
+      clientEndpoint: grant.clientEndpoint,
+      serverEndpoint: grant.serverEndpoint,
+      scope: grant.scope,
+      lang: request.lang,
+      // An administrator's install is the portal's word: a new token replaces the old one,
+      // and an install without one clears it (a stale token would refuse real events).
+      applicationToken: request.applicationToken ?? null,
+      status: existing?.status === 'active' ? 'active' : 'new',
+      installGrantHash: grantHash,
+    };
+    const { installation, report } =
+      grant.expiresAt.getTime() - this.now() > BIND_WITH_GRANT_MS
+        ? await this.bindThenStore(existing, input, grant, grantHash, request.lang)
+        : await this.storeThenBind(existing, input, grant, grantHash, request.lang);
+    return this.finished(installation, report);
+  }
+
+  /**
+   * Binds with the grant's access token, then writes the install once: the installation with
+   * its final status, its tokens, the pending grant consumed and the bindings, in one
+   * transaction. A bind that fails in part is stored with its failure (the installation keeps
+   * its status, with the error); one that does not finish stores the install as it stands
+   * (bindings as recorded), so uninstall events are proven and a reload binds again.
+   */
+  private async bindThenStore(
+    existing: Installation | null,
+    input: InstallationInput,
+    grant: VerifiedGrant,
+    grantHash: string,
+    lang: string,
+  ): Promise<InstallResult> {
+    const { store } = this.deps;
+    // A portal installing for the first time has nothing recorded yet: not asked.
+    const recorded = existing ? await store.listBindings(existing.id) : [];
+    const write = { completesPending: grantHash, existingId: existing?.id ?? null, recorded };
+    let report: BindReport;
+    try {
+      report = await syncBindings(
+        this.deps.clientWith(grant, grant.accessToken),
+        this.desired(lang),
+        recorded,
+      );
+    } catch (error) {
+      const installation = await store.saveInstall(input, grant, { ...write, bindings: recorded });
+      this.deps.tokensStored?.(installation.id, grant);
+      throw error;
+    }
+    // The bind's outcome is judged against the row as the install leaves it before that outcome.
+    const status = statusAfterBind(
+      { status: input.status ?? 'new', lastError: existing?.lastError ?? null },
+      report,
+    );
+    const installation = await store.saveInstall(input, grant, {
+      ...write,
+      bindings: report.record,
+      ...(status && { status }),
+    });
+    this.deps.tokensStored?.(installation.id, grant);
+    this.deps.log.info(
+      { memberId: installation.memberId, domain: installation.domain, status: installation.status },
+      'installation saved',
+    );
+    return { installation, report };
+  }
+
+  /**
+   * A grant about to end: its tokens are stored first, and the bind goes through the token
+   * manager (clientFor), which refreshes them when they end.
+   */
+  private async storeThenBind(
+    existing: Installation | null,
+    input: InstallationInput,
+    grant: VerifiedGrant,
+    grantHash: string,
+    lang: string,
+  ): Promise<InstallResult> {
+    const installation = await this.deps.store.save(input, grant, { completesPending: grantHash });
+    this.deps.tokensStored?.(installation.id, grant);
+    this.deps.log.info(
       { memberId: installation.memberId, domain: installation.domain, status: installation.status },
       'installation saved',
     );
     // A portal installing for the first time has nothing recorded yet: not asked.
-    const report = await this.sync(installation, request.lang, existing ? undefined : [], (r) =>
+    const report = await this.sync(installation, lang, existing ? undefined : [], (r) =>
       statusAfterBind(installation, r),
     );
+    return { installation, report };
+  }
+
+  /** An install's end: 502 install_incomplete naming each binding refused, else the active installation. */
+  private finished(installation: Installation, report: BindReport): InstallResult {
     if (report.failed.length) {
       const what = failedBindings(report);
       throw new AppError(502, 'install_incomplete', `Bitrix24 refused or failed these bindings: ${what}.`, {
         failed: report.failed.map((f) => ({ placement: f.binding.code, code: f.code })),
       });
     }
-    log.info(
+    this.deps.log.info(
       { memberId: installation.memberId, status: 'active', bound: report.bound.length },
       'app installed',
     );
@@ -541,7 +633,10 @@ function failedBindings(report: BindReport): string {
 }
 
 /** What an install's bind leaves: the status kept and the failure named, or active without error. */
-function statusAfterBind(installation: Installation, report: BindReport): BindingWrite['status'] {
+function statusAfterBind(
+  installation: Pick<Installation, 'status' | 'lastError'>,
+  report: BindReport,
+): BindingWrite['status'] {
   if (report.failed.length) {
     return { status: installation.status, error: `binding failed: ${failedBindings(report)}` };
   }

@@ -12,6 +12,7 @@ import type {
   InstallationStatus,
   InstallationStore,
   InstallationSummary,
+  InstallWrite,
   PendingInstall,
   ResealReport,
   SaveOptions,
@@ -133,6 +134,43 @@ export class MemoryInstallationStore implements InstallationStore {
     tokens?: TokenGrant,
     options: SaveOptions = {},
   ): Promise<Installation> {
+    const row = this.saveNow(input, tokens, options);
+    this.written();
+    return structuredClone(row);
+  }
+
+  async saveInstall(
+    input: InstallationInput,
+    tokens: TokenGrant,
+    write: InstallWrite,
+  ): Promise<Installation> {
+    const existing = this.rowOf(input.memberId);
+    const stored = existing ? (this.data.bindings.get(existing.id) ?? []) : [];
+    // As the database store: the caller's reading holds for the installation it was read of; a
+    // first install another writer made meanwhile, or a row made anew, is diffed against what is stored.
+    const read = existing && existing.id === write.existingId ? write.recorded : stored;
+    // Planned before anything is written: a refused binding write leaves everything as it was.
+    const plan = this.bindingPlan(stored, write.bindings, read);
+    const row = this.saveNow(input, tokens, { completesPending: write.completesPending });
+    this.applyBindings(row.id, plan);
+    const final = write.status
+      ? { ...row, ...this.statusFields(write.status.status, write.status.error) }
+      : row;
+    this.data.installations.set(final.id, final);
+    this.written();
+    return structuredClone(final);
+  }
+
+  private rowOf(memberId: string): Installation | undefined {
+    return [...this.data.installations.values()].find((row) => row.memberId === memberId);
+  }
+
+  /** `save` without telling the listeners: answers the stored row (not a copy). */
+  private saveNow(
+    input: InstallationInput,
+    tokens: TokenGrant | undefined,
+    options: SaveOptions,
+  ): Installation {
     const now = this.now();
     const fields: Partial<Installation> = {
       domain: input.domain,
@@ -144,7 +182,7 @@ export class MemoryInstallationStore implements InstallationStore {
       ...(input.status !== undefined && { status: input.status }),
       ...(input.installGrantHash !== undefined && { installGrantHash: input.installGrantHash }),
     };
-    const existing = [...this.data.installations.values()].find((row) => row.memberId === input.memberId);
+    const existing = this.rowOf(input.memberId);
     let row: Installation;
     if (existing) {
       row = { ...existing, ...fields };
@@ -189,8 +227,7 @@ export class MemoryInstallationStore implements InstallationStore {
         leaseUntil: null,
       });
     }
-    this.written();
-    return structuredClone(row);
+    return row;
   }
 
   async setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void> {
@@ -315,10 +352,33 @@ export class MemoryInstallationStore implements InstallationStore {
     options: BindingWrite = {},
   ): Promise<void> {
     const stored = this.data.bindings.get(installationId) ?? [];
+    const plan = this.bindingPlan(stored, bindings, options.recorded ?? stored);
+    const { status } = options;
+    if (!plan.changed && !status) return;
+    // Refused as the database's foreign key refuses it, before anything changes.
+    const installation = this.installation(installationId);
+    this.applyBindings(installationId, plan);
+    if (status) {
+      this.data.installations.set(installationId, {
+        ...installation,
+        ...this.statusFields(status.status, status.error),
+      });
+      this.written();
+    }
+  }
+
+  /**
+   * The rows `stored` become to record exactly `bindings`, diffed against `read` (the caller's
+   * reading) unless another writer has recorded one of its additions since (the unique index
+   * refuses it, and the database store reads again). Refuses, as the unique index does, an
+   * addition named twice.
+   */
+  private bindingPlan(
+    stored: readonly StoredBinding[],
+    bindings: readonly Omit<BindingRecord, 'boundAt'>[],
+    read: readonly Omit<BindingRecord, 'boundAt'>[],
+  ) {
     const storedKeys = new Set(stored.map(bindingKey));
-    // As the database store: the diff is taken against the caller's reading, unless another
-    // writer has recorded one of its additions since (the unique index refuses it; read again).
-    const read = options.recorded ?? stored;
     const readKeys = new Set(read.map(bindingKey));
     const outdated = bindings.some((b) => !readKeys.has(bindingKey(b)) && storedKeys.has(bindingKey(b)));
     const recorded = outdated ? stored : read;
@@ -330,13 +390,7 @@ export class MemoryInstallationStore implements InstallationStore {
       const row = have.get(bindingKey(b));
       return row !== undefined && row.title !== b.title;
     });
-    const { status } = options;
-    if (!stale.size && !added.length && !retitled.length && !status) return;
-    // Refused as the database's foreign key and unique index refuse them, before anything changes.
-    const installation = this.installation(installationId);
-    if (new Set(added.map(bindingKey)).size !== added.length)
-      throw new Error(`installation ${installationId}: the same binding named twice`);
-    const boundAt = this.now();
+    if (new Set(added.map(bindingKey)).size !== added.length) throw new Error('the same binding named twice');
     const titles = new Map(retitled.map((b) => [bindingKey(b), b.title]));
     const kept = stored
       .filter((row) => !stale.has(bindingKey(row)))
@@ -344,7 +398,16 @@ export class MemoryInstallationStore implements InstallationStore {
         const key = bindingKey(row);
         return titles.has(key) ? { ...row, title: titles.get(key)! } : row;
       });
-    const created = added.map((b) => ({
+    return { kept, added, changed: stale.size > 0 || added.length > 0 || retitled.length > 0 };
+  }
+
+  private applyBindings(
+    installationId: number,
+    plan: ReturnType<MemoryInstallationStore['bindingPlan']>,
+  ): void {
+    if (!plan.changed) return;
+    const boundAt = this.now();
+    const created = plan.added.map((b) => ({
       id: this.data.nextBindingId++,
       kind: b.kind,
       code: b.code,
@@ -352,14 +415,7 @@ export class MemoryInstallationStore implements InstallationStore {
       title: b.title,
       boundAt,
     }));
-    this.data.bindings.set(installationId, [...kept, ...created]);
-    if (status) {
-      this.data.installations.set(installationId, {
-        ...installation,
-        ...this.statusFields(status.status, status.error),
-      });
-      this.written();
-    }
+    this.data.bindings.set(installationId, [...plan.kept, ...created]);
   }
 
   async getOptions(installationId: number): Promise<Record<string, string>> {

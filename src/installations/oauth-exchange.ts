@@ -1,6 +1,7 @@
 // The install's view of the OAuth server (Installer's OAuthExchange): ask whose access token a
 // request carries (spends nothing), or confirm a pair by refreshing it.
 import { UnexpectedResponseError } from '../bitrix24/errors.js';
+import type { HttpFetch } from '../bitrix24/http.js';
 import { OAuthServers } from '../bitrix24/oauth-servers.js';
 import type { OAuthExchange } from './installer.js';
 import { inspectAccessToken } from './token-inspect.js';
@@ -8,7 +9,7 @@ import { type OAuthClientConfig, requestRefreshGrant } from './token-oauth-clien
 
 export function oauthExchange(
   client: Pick<OAuthClientConfig, 'clientId' | 'clientSecret'>,
-  options: { fetch?: typeof fetch; now: () => number },
+  options: { fetch?: HttpFetch; now: () => number },
 ): OAuthExchange {
   return {
     async refresh(refreshToken, oauthBase) {

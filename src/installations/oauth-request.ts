@@ -2,6 +2,7 @@
 // its JSON answer, or a typed Bitrix24 error (transport, not JSON, an `error` object, a 5xx).
 // Error texts never carry the URL: it may hold the client secret and a refresh token.
 import { type Bitrix24Error, type Bitrix24ErrorInit, TransientError } from '../bitrix24/errors.js';
+import { type HttpFetch, type HttpRequestInit, requestTimeout } from '../bitrix24/http.js';
 
 export interface OAuthRequest {
   /** The error's `method` label (`oauth/token`, `oauth/app.info`). */
@@ -9,25 +10,26 @@ export interface OAuthRequest {
   /** Named in the texts of a timeout and a non-JSON answer (`app.info`); none for the token endpoint. */
   call?: string;
   timeoutMs: number;
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   /** Turns the server's `{error, error_description}` into the caller's error class. */
   toError(init: Bitrix24ErrorInit): Bitrix24Error;
 }
 
 export async function requestOAuthJson(
   url: URL,
-  init: Omit<RequestInit, 'signal'>,
+  init: Omit<HttpRequestInit, 'signal'>,
   request: OAuthRequest,
 ): Promise<{ status: number; body: unknown }> {
   const { method, call, timeoutMs } = request;
   let status: number;
   let text: string;
+  const timeout = requestTimeout(timeoutMs);
   try {
-    const response = await (request.fetch ?? fetch)(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const response = await (request.fetch ?? fetch)(url.toString(), { ...init, signal: timeout.signal });
     status = response.status;
     text = await response.text();
   } catch (cause) {
-    const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+    const timedOut = timeout.timedOut() || (cause instanceof Error && cause.name === 'TimeoutError');
     throw new TransientError({
       code: timedOut ? 'REQUEST_TIMEOUT' : 'NETWORK_ERROR',
       status: 0,
@@ -36,6 +38,8 @@ export async function requestOAuthJson(
         : 'OAuth server unreachable',
       method,
     });
+  } finally {
+    timeout.dispose();
   }
   let body: unknown;
   try {

@@ -9,6 +9,7 @@ import {
   type InstallationStatus,
   type InstallationStore,
   type InstallationSummary,
+  type InstallWrite,
   type PendingInstall,
   type ResealReport,
   type SaveOptions,
@@ -40,6 +41,44 @@ function statusData(status: InstallationStatus, error?: string | null) {
     ...(error !== undefined && { lastError: error, lastErrorAt: error === null ? null : new Date() }),
   };
 }
+
+/** What a binding diff changes: rows no longer wanted, rows to add, rows whose title changed. */
+interface BindingDiff {
+  stale: BindingRow[];
+  added: BindingRow[];
+  retitled: BindingRow[];
+}
+
+/** The diff from `recorded` to exactly `bindings`, rows named by their unique key. */
+function bindingDiff(bindings: readonly BindingRow[], recorded: readonly BindingRow[]): BindingDiff {
+  const wanted = new Set(bindings.map(bindingKey));
+  const have = new Map(recorded.map((row) => [bindingKey(row), row]));
+  return {
+    stale: recorded.filter((row) => !wanted.has(bindingKey(row))),
+    added: bindings.filter((b) => !have.has(bindingKey(b))),
+    retitled: bindings.filter((b) => {
+      const row = have.get(bindingKey(b));
+      return row !== undefined && row.title !== b.title;
+    }),
+  };
+}
+
+/** The statements of a binding diff (none when nothing changes), on `db` or a transaction. */
+function bindingStatements(db: Pick<Db, 'binding'>, installationId: number, diff: BindingDiff) {
+  const { stale, added, retitled } = diff;
+  return [
+    ...(stale.length ? [db.binding.deleteMany({ where: { installationId, OR: stale.map(keyOf) } })] : []),
+    ...(added.length
+      ? [db.binding.createMany({ data: added.map((b) => ({ installationId, ...keyOf(b), title: b.title })) })]
+      : []),
+    ...retitled.map((b) =>
+      db.binding.updateMany({ where: { installationId, ...keyOf(b) }, data: { title: b.title } }),
+    ),
+  ];
+}
+
+/** A unique index refused the write. */
+const isUniqueViolation = (error: unknown) => (error as { code?: unknown }).code === 'P2002';
 
 function asStatus(value: string): InstallationStatus {
   return (INSTALLATION_STATUSES as readonly string[]).includes(value) ? (value as InstallationStatus) : 'new';
@@ -144,12 +183,9 @@ export class PrismaInstallationStore implements InstallationStore {
     }));
   }
 
-  async save(
-    input: InstallationInput,
-    tokens?: TokenGrant,
-    options: SaveOptions = {},
-  ): Promise<Installation> {
-    const fields = {
+  /** The installation row's fields `input` names (undefined ones are left as stored). */
+  private installationFields(input: InstallationInput) {
+    return {
       domain: input.domain,
       clientEndpoint: input.clientEndpoint,
       ...(input.serverEndpoint !== undefined && { serverEndpoint: input.serverEndpoint }),
@@ -161,6 +197,27 @@ export class PrismaInstallationStore implements InstallationStore {
       ...(input.status !== undefined && { status: input.status }),
       ...(input.installGrantHash !== undefined && { installGrantHash: input.installGrantHash }),
     };
+  }
+
+  /** Tokens as an install stores them: refreshedAt is when the stored refresh token was received (the keep-alive ages it from here). */
+  private installedTokens(tokens: TokenGrant) {
+    return { ...this.sealedTokens(tokens), refreshedAt: new Date() };
+  }
+
+  /** The pending-install cleanup of a completed install: its own grant, and any abandoned ones (the admin never came back). */
+  private completedPending(db: Pick<Db, 'pendingInstall'>, grantHash: string) {
+    const weekAgo = new Date(Date.now() - 7 * 86_400_000);
+    return db.pendingInstall.deleteMany({
+      where: { OR: [{ grantHash }, { createdAt: { lt: weekAgo } }] },
+    });
+  }
+
+  async save(
+    input: InstallationInput,
+    tokens?: TokenGrant,
+    options: SaveOptions = {},
+  ): Promise<Installation> {
+    const fields = this.installationFields(input);
     const healed = options.healed ? { healCount: { increment: 1 }, healedAt: new Date() } : {};
     const saved = await this.db.$transaction(async (tx) => {
       const row = await tx.installation.upsert({
@@ -169,15 +226,10 @@ export class PrismaInstallationStore implements InstallationStore {
         update: { ...fields, ...healed },
       });
       if (options.completesPending !== undefined) {
-        // This install's pending grant, and any abandoned ones (the admin never came back).
-        const weekAgo = new Date(Date.now() - 7 * 86_400_000);
-        await tx.pendingInstall.deleteMany({
-          where: { OR: [{ grantHash: options.completesPending }, { createdAt: { lt: weekAgo } }] },
-        });
+        await this.completedPending(tx, options.completesPending);
       }
       if (tokens) {
-        // refreshedAt: when the stored refresh token was received (the keep-alive ages it from here).
-        const sealed = { ...this.sealedTokens(tokens), refreshedAt: new Date() };
+        const sealed = this.installedTokens(tokens);
         await tx.oAuthToken.upsert({
           where: { installationId: row.id },
           create: { installationId: row.id, ...sealed },
@@ -188,6 +240,96 @@ export class PrismaInstallationStore implements InstallationStore {
     });
     this.written();
     return saved;
+  }
+
+  async saveInstall(
+    input: InstallationInput,
+    tokens: TokenGrant,
+    write: InstallWrite,
+  ): Promise<Installation> {
+    const saved =
+      (write.existingId === null ? await this.createInstall(input, tokens, write) : null) ??
+      (await this.upsertInstall(input, tokens, write, true).catch((error: unknown) => {
+        // Another writer recorded one of the additions since the caller read: diff against what is stored.
+        if (!isUniqueViolation(error)) throw error;
+        return this.upsertInstall(input, tokens, write, false);
+      }));
+    this.written();
+    return saved;
+  }
+
+  /**
+   * A first install in two statements of one batch transaction: the pending-install cleanup, and
+   * the installation created with its tokens and bindings nested. Null when the member_id is
+   * taken meanwhile (a concurrent install of the same portal): the caller updates it then.
+   */
+  private async createInstall(
+    input: InstallationInput,
+    tokens: TokenGrant,
+    write: InstallWrite,
+  ): Promise<Installation | null> {
+    const bindings = write.bindings.map((b) => ({ ...keyOf(b), title: b.title }));
+    try {
+      const [, row] = await this.db.$transaction([
+        this.completedPending(this.db, write.completesPending),
+        this.db.installation.create({
+          data: {
+            memberId: input.memberId,
+            ...this.installationFields(input),
+            ...(write.status && statusData(write.status.status, write.status.error)),
+            token: { create: this.installedTokens(tokens) },
+            ...(bindings.length > 0 && { bindings: { createMany: { data: bindings } } }),
+          },
+        }),
+      ]);
+      return this.toInstallation(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * An install over an installation that may exist: one transaction of the installation upsert
+   * (with its final status), the pending-install cleanup, the token upsert and the bindings' diff,
+   * against the caller's reading when `trustRecorded` and it is of this installation, else
+   * against what is stored.
+   */
+  private upsertInstall(
+    input: InstallationInput,
+    tokens: TokenGrant,
+    write: InstallWrite,
+    trustRecorded: boolean,
+  ): Promise<Installation> {
+    const fields = {
+      ...this.installationFields(input),
+      ...(write.status && statusData(write.status.status, write.status.error)),
+    };
+    return this.db.$transaction(async (tx) => {
+      const row = await tx.installation.upsert({
+        where: { memberId: input.memberId },
+        create: { memberId: input.memberId, ...fields },
+        update: fields,
+      });
+      await this.completedPending(tx, write.completesPending);
+      const sealed = this.installedTokens(tokens);
+      await tx.oAuthToken.upsert({
+        where: { installationId: row.id },
+        create: { installationId: row.id, ...sealed },
+        update: { ...sealed, version: { increment: 1 }, refreshLeaseOwner: null, refreshLeaseUntil: null },
+      });
+      const recorded =
+        trustRecorded && row.id === write.existingId
+          ? write.recorded
+          : await tx.binding.findMany({
+              where: { installationId: row.id },
+              select: { kind: true, code: true, handler: true, title: true },
+            });
+      for (const statement of bindingStatements(tx, row.id, bindingDiff(write.bindings, recorded))) {
+        await statement;
+      }
+      return this.toInstallation(row);
+    });
   }
 
   async setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void> {
@@ -281,7 +423,7 @@ export class PrismaInstallationStore implements InstallationStore {
       await this.writeBindings(installationId, bindings, recorded, status);
     } catch (error) {
       // Another writer recorded some of them since the caller read: diff against what is stored.
-      if ((error as { code?: unknown }).code !== 'P2002') throw error;
+      if (!isUniqueViolation(error)) throw error;
       await this.writeBindings(installationId, bindings, await this.recordedBindings(installationId), status);
     }
   }
@@ -304,28 +446,8 @@ export class PrismaInstallationStore implements InstallationStore {
     recorded: readonly BindingRow[],
     status: BindingWrite['status'],
   ): Promise<void> {
-    const wanted = new Set(bindings.map(bindingKey));
-    const have = new Map(recorded.map((row) => [bindingKey(row), row]));
-    const stale = recorded.filter((row) => !wanted.has(bindingKey(row)));
-    const added = bindings.filter((b) => !have.has(bindingKey(b)));
-    const retitled = bindings.filter((b) => {
-      const row = have.get(bindingKey(b));
-      return row !== undefined && row.title !== b.title;
-    });
     const writes = [
-      ...(stale.length
-        ? [this.db.binding.deleteMany({ where: { installationId, OR: stale.map(keyOf) } })]
-        : []),
-      ...(added.length
-        ? [
-            this.db.binding.createMany({
-              data: added.map((b) => ({ installationId, ...keyOf(b), title: b.title })),
-            }),
-          ]
-        : []),
-      ...retitled.map((b) =>
-        this.db.binding.updateMany({ where: { installationId, ...keyOf(b) }, data: { title: b.title } }),
-      ),
+      ...bindingStatements(this.db, installationId, bindingDiff(bindings, recorded)),
       ...(status
         ? [
             this.db.installation.update({

@@ -7,6 +7,7 @@
 // unused, so a crash before the install is stored loses nothing (issue #19).
 import { z } from 'zod';
 import { bitrix24Error } from '../bitrix24/errors.js';
+import type { HttpFetch } from '../bitrix24/http.js';
 import { requestOAuthJson } from './oauth-request.js';
 
 export interface TokenOwner {
@@ -29,7 +30,7 @@ const ownerSchema = z.object({
 });
 
 export interface InspectOptions {
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   timeoutMs?: number;
 }
 

@@ -9,6 +9,7 @@ import {
   type TransientError,
   UnexpectedResponseError,
 } from '../bitrix24/errors.js';
+import type { HttpFetch } from '../bitrix24/http.js';
 import { requestOAuthJson } from './oauth-request.js';
 import type { TokenGrant } from './types.js';
 
@@ -59,7 +60,7 @@ function oauthError(init: ConstructorParameters<typeof TransientError>[0]): Bitr
 }
 
 export interface RefreshRequestOptions {
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   /** At least MIN_OAUTH_TIMEOUT_MS whatever is asked. */
   timeoutMs?: number;
   /** Current time in ms, for computing the expiry from expires_in. */
@@ -82,7 +83,7 @@ export async function requestRefreshGrant(
   }).toString();
   const { status, body } = await requestOAuthJson(
     url,
-    { headers: { accept: 'application/json' } },
+    { method: 'GET', headers: { accept: 'application/json' } },
     {
       method: OAUTH_METHOD,
       timeoutMs: Math.max(MIN_OAUTH_TIMEOUT_MS, options.timeoutMs ?? 0),

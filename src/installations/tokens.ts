@@ -18,6 +18,7 @@ import {
   ReinstallRequiredError,
   TransientError,
 } from '../bitrix24/errors.js';
+import type { HttpFetch } from '../bitrix24/http.js';
 import type { OAuthServers } from '../bitrix24/oauth-servers.js';
 import { sleep } from '../bitrix24/sleep.js';
 import { type OAuthClientConfig, type RefreshedGrant, requestRefreshGrant } from './token-oauth-client.js';
@@ -46,7 +47,7 @@ export interface TokenManagerOptions {
   owner: string;
   clock?: TokenClock;
   logger?: Logger;
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   /** Refresh this long before the recorded expiry (default 60 s). */
   refreshSkewMs?: number;
   /** Timeout of the OAuth request; never below 60 s (see MIN_OAUTH_TIMEOUT_MS). */
@@ -121,7 +122,7 @@ export class TokenManager {
   private readonly owner: string;
   private readonly clock: TokenClock;
   private readonly logger: Logger | undefined;
-  private readonly fetchImpl: typeof fetch | undefined;
+  private readonly fetchImpl: HttpFetch | undefined;
   private readonly skewMs: number;
   private readonly oauthTimeoutMs: number | undefined;
   private readonly leaseMs: number;

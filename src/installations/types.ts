@@ -60,6 +60,30 @@ export interface SaveOptions {
   healed?: boolean;
 }
 
+/**
+ * What `saveInstall` writes with an installation and its tokens, in the same transaction: the
+ * pending grant the install consumes, the outcome of the bind that ran before (bindings as a
+ * diff against what the caller read) and the installation's final status.
+ */
+export interface InstallWrite {
+  /** As SaveOptions.completesPending: this pending install, and any older than a week, are deleted. */
+  completesPending: string;
+  /**
+   * The installation the caller found for this member_id; null for a first install, created in
+   * one statement (should another writer have created it meanwhile, it is updated instead).
+   */
+  existingId: number | null;
+  /** Exactly these bindings are recorded afterwards. */
+  bindings: readonly Omit<BindingRecord, 'boundAt'>[];
+  /**
+   * What `existingId` records, as the caller read it ([] for a first install): the diff is taken
+   * against it, as BindingWrite.recorded. Read again when the installation written is another one.
+   */
+  recorded: readonly Omit<BindingRecord, 'boundAt'>[];
+  /** The status after the bind (as `setStatus` writes it); undefined keeps `input.status` as it is. */
+  status?: { status: InstallationStatus; error: string | null };
+}
+
 /** An OAuth pair as stored: `version` grows by one on every write. */
 export interface StoredTokens extends TokenGrant {
   userId: number | null;
@@ -134,6 +158,12 @@ export interface InstallationRecords {
    * `applicationToken`: a string replaces it, null clears it, undefined keeps it.
    */
   save(input: InstallationInput, tokens?: TokenGrant, options?: SaveOptions): Promise<Installation>;
+  /**
+   * An install, written once: the installation (with `write.status` over `input.status`), its
+   * tokens (as `save` writes them), the pending-install cleanup and the bindings' diff, all in
+   * one transaction. Answers the installation as stored.
+   */
+  saveInstall(input: InstallationInput, tokens: TokenGrant, write: InstallWrite): Promise<Installation>;
   setStatus(id: number, status: InstallationStatus, error?: string | null): Promise<void>;
   setApplicationToken(id: number, applicationToken: string): Promise<void>;
   /**

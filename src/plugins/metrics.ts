@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { bearerToken, tokenMatches } from '../admin/bearer.js';
 import { countingFetch } from '../admin/counting-fetch.js';
 import { AppMetrics } from '../admin/metrics.js';
+import type { HttpFetch } from '../bitrix24/http.js';
 import type { Config } from '../config.js';
 
 declare module 'fastify' {
@@ -11,7 +12,7 @@ declare module 'fastify' {
     /** Null when metrics are off. */
     metrics: AppMetrics | null;
     /** The fetch the services use for Bitrix24 requests (counted when metrics are on). */
-    outboundFetch: typeof fetch;
+    outboundFetch: HttpFetch;
   }
 }
 

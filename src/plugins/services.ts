@@ -1,6 +1,7 @@
 // Decorates the app with its domain services (src/services.ts), built once per app.
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
+import type { HttpFetch } from '../bitrix24/http.js';
 import type { Config } from '../config.js';
 import type { PlacementModule } from '../placements/module.js';
 import { createServices, type Services } from '../services.js';
@@ -14,7 +15,7 @@ export interface ServicesOptions {
   /** Test seam: the clock tokens expire by (the emulator's clock in tests). */
   now?: () => number;
   /** Every outbound request (REST and OAuth) goes through this (the metrics plugin counts them). */
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   /** The widgets the app serves and binds (default: placements/registry.ts). */
   placements?: readonly PlacementModule[];
 }

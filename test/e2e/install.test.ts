@@ -97,6 +97,7 @@ describe('install through the portal', () => {
       admin: { isAdmin: () => Promise.reject(new Error('a rebind checks no installer')) },
       servers: new OAuthServers([], 'https://oauth.bitrix.info'),
       clientFor: (i) => stack.app.clients.forInstallation(i).rest,
+      clientWith: (target, accessToken) => stack.app.clients.forUser(target, accessToken).rest,
       config: { publicUrl: 'https://moved.example.com', bitrix24: { allowHttp: true, clientId: 'unused' } },
       manifest: appManifest(PLACEMENT_MODULES, []),
       log: pino({ level: 'silent' }),

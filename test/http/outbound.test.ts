@@ -23,13 +23,16 @@ afterAll(async () => {
 describe('outbound HTTP client', () => {
   it('drops a portal’s connection pool once its idle connections close', async () => {
     const outbound = createOutbound(100);
-    for (const url of urls) expect(await (await outbound.fetch(url)).json()).toEqual({ result: true });
+    for (const url of urls) {
+      const answer = await outbound.fetch(url, { method: 'GET' });
+      expect(JSON.parse(await answer.text())).toEqual({ result: true });
+    }
     expect(outbound.origins()).toHaveLength(5);
     // Polled, not a fixed sleep: undici's idle timer is its own (no clock seam) and fires late
     // on a loaded machine; the assertion is that it fires at all.
     await vi.waitFor(() => expect(outbound.origins()).toEqual([]), { timeout: 10_000, interval: 20 });
     // And a later request simply opens a new one.
-    expect((await outbound.fetch(urls[0]!)).status).toBe(200);
+    expect((await outbound.fetch(urls[0]!, { method: 'GET' })).status).toBe(200);
     expect(outbound.origins()).toHaveLength(1);
     await outbound.close();
   });

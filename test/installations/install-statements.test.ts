@@ -1,8 +1,10 @@
 // What an install costs the database: the statements Prisma sends (its query log), on the suite's
 // database, for a first install and a reinstall driven by the emulated portal over real HTTP.
-// A first install reads only the installation row (the reload check needs it): the tokens it has
-// just stored are handed to the token manager, nothing can be bound yet, and the bindings and
-// the final status go in one transaction.
+// An install binds first (with the grant's own access token), then writes once. A first install
+// reads only the installation row (the reload check needs it), then sends one transaction: the
+// pending-install cleanup, and the installation created with its final status, its tokens and
+// its bindings nested (Prisma reads the created row back before the COMMIT). A reinstall reads
+// the recorded bindings too, and its transaction upserts the installation and its tokens.
 import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
@@ -71,15 +73,14 @@ async function install(memberId: string): Promise<string[]> {
 const upsert = (table: string) => `INSERT ${table}`;
 
 describe('statements per install', () => {
-  it('a first install: one read, then two transactions (the install, then its bindings and status)', async () => {
+  it('a first install: one read, then one transaction (installation, status, tokens, bindings)', async () => {
     expect(await install('cafe0001')).toEqual([
       'SELECT Installation',
-      upsert('Installation'),
       'DELETE PendingInstall',
-      upsert('OAuthToken'),
-      'COMMIT',
+      'INSERT Installation',
+      'INSERT OAuthToken',
       'INSERT Binding',
-      'UPDATE Installation',
+      'SELECT Installation',
       'COMMIT',
     ]);
     const stored = (await stack.app.installations.find('cafe0001'))!;
@@ -92,15 +93,15 @@ describe('statements per install', () => {
     );
   });
 
-  it('a reinstall reads the recorded bindings once and writes nothing more when they are unchanged', async () => {
+  it('a reinstall reads the recorded bindings once, then one transaction with nothing for them when unchanged', async () => {
     await install('cafe0002');
     expect(await install('cafe0002')).toEqual([
       'SELECT Installation',
+      'SELECT Binding',
       upsert('Installation'),
       'DELETE PendingInstall',
       upsert('OAuthToken'),
       'COMMIT',
-      'SELECT Binding',
     ]);
   });
 });

@@ -5,7 +5,7 @@
 // to the emulator over real HTTP.
 import { Bitrix24ClientFactory } from '../../src/bitrix24/client-factory.js';
 import { OAuthServers } from '../../src/bitrix24/oauth-servers.js';
-import { Installer } from '../../src/installations/installer.js';
+import { Installer, type InstallerDeps } from '../../src/installations/installer.js';
 import { oauthExchange } from '../../src/installations/oauth-exchange.js';
 import { createLogger } from '../../src/logger.js';
 import { appManifest } from '../../src/placements/registry.js';
@@ -35,6 +35,8 @@ export interface HarnessOptions {
   allowHttp?: boolean;
   /** Told after the store recorded an installation's bindings (a background re-sync has ended). */
   onBindingsSet?: () => void;
+  /** The store the installer uses instead of the stack's own (a wrapper of it). */
+  store?: InstallerDeps['store'];
 }
 
 /** The stack's own store, telling `onBindingsSet` after each setBindings it finished. */
@@ -64,7 +66,9 @@ export function installerOf(stack: Stack, options: HarnessOptions = {}) {
     ...(options.restFetch && { fetch: options.restFetch }),
   });
   const installer = new Installer({
-    store: options.onBindingsSet ? observedStore(stack, options.onBindingsSet) : app.installations,
+    store:
+      options.store ??
+      (options.onBindingsSet ? observedStore(stack, options.onBindingsSet) : app.installations),
     oauth: oauthExchange(
       { clientId: config.bitrix24.clientId, clientSecret: config.bitrix24.clientSecret },
       { now: app.now, ...(options.oauthFetch && { fetch: options.oauthFetch }) },
@@ -72,6 +76,7 @@ export function installerOf(stack: Stack, options: HarnessOptions = {}) {
     servers: new OAuthServers(config.bitrix24.oauthServers, config.bitrix24.oauthUrl),
     admin: { isAdmin: (target, accessToken) => clients.forUser(target, accessToken).user.admin() },
     clientFor: (installation) => clients.forInstallation(installation).rest,
+    clientWith: (target, accessToken) => clients.forUser(target, accessToken).rest,
     config: {
       publicUrl: options.publicUrl ?? config.publicUrl,
       bitrix24: { allowHttp: options.allowHttp ?? true, clientId: config.bitrix24.clientId },

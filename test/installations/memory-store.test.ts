@@ -414,6 +414,158 @@ describe.each([
     expect(await store.listBindings(id)).toEqual(before);
   });
 
+  it('saveInstall writes a first install once: status, tokens at version 0, bindings, its pending install consumed', async () => {
+    const [own, old] = [member(), member()].map((m) => `grant-${m}`) as [string, string];
+    await store.savePendingInstall(pendingFor(own));
+    await subject.savePendingAt(pendingFor(old), new Date(Date.now() - 8 * DAY_MS));
+    const m = member();
+    const saved = await store.saveInstall(
+      portal(m, { status: 'new', lang: 'en', applicationToken: 'app' }),
+      grant(1),
+      {
+        completesPending: own,
+        existingId: null,
+        bindings: [binding('A', 'First'), binding('B')],
+        recorded: [],
+        status: { status: 'active', error: null },
+      },
+    );
+    expect(saved).toMatchObject({
+      memberId: m,
+      status: 'active',
+      lang: 'en',
+      applicationToken: 'app',
+      installedAt: expect.any(Date),
+      uninstalledAt: null,
+      lastError: null,
+      lastErrorAt: null,
+      healCount: 0,
+    });
+    expect(await store.find(m)).toEqual(saved);
+    expect(await store.getTokens(saved.id)).toMatchObject({ accessToken: 'access-1', version: 0, userId: 1 });
+    expect(await store.listBindings(saved.id)).toEqual([
+      { ...binding('A', 'First'), boundAt: expect.any(Date) },
+      { ...binding('B'), boundAt: expect.any(Date) },
+    ]);
+    expect(await store.findPendingInstall(own)).toBeNull();
+    expect(await store.findPendingInstall(old)).toBeNull();
+
+    // A failed bind: the status given with its error, nothing bound, no install time.
+    const failed = await store.saveInstall(portal(member(), { status: 'new' }), grant(2), {
+      completesPending: own,
+      existingId: null,
+      bindings: [],
+      recorded: [],
+      status: { status: 'new', error: 'binding failed: A (X)' },
+    });
+    expect(failed).toMatchObject({
+      status: 'new',
+      installedAt: null,
+      lastError: 'binding failed: A (X)',
+      lastErrorAt: expect.any(Date),
+    });
+    expect(await store.listBindings(failed.id)).toEqual([]);
+    expect((await store.getTokens(failed.id))?.accessToken).toBe('access-2');
+  });
+
+  it('saveInstall over an installation: tokens replaced, bindings diffed against the reading, status kept unless given', async () => {
+    const m = member();
+    const existing = await store.save(portal(m, { status: 'active' }), grant(1));
+    await store.setStatus(existing.id, 'active', 'earlier error');
+    await store.setBindings(existing.id, [binding('A'), binding('B')]);
+    expect(await store.acquireRefreshLease(existing.id, 0, 'proc-a', new Date(Date.now() + 60_000))).toBe(
+      true,
+    );
+    const before = (await store.findById(existing.id))!;
+    const recorded = await store.listBindings(existing.id);
+    const saved = await store.saveInstall(portal(m, { status: 'active', lang: 'de' }), grant(2), {
+      completesPending: 'none',
+      existingId: existing.id,
+      bindings: [binding('B', 'Renamed'), binding('C')],
+      recorded,
+    });
+    expect(saved).toEqual({ ...before, lang: 'de' });
+    expect(await store.getTokens(existing.id)).toMatchObject({
+      accessToken: 'access-2',
+      version: 1,
+      leaseOwner: null,
+      leaseUntil: null,
+    });
+    const [b, c] = await store.listBindings(existing.id);
+    expect(b).toEqual({ ...recorded[1], title: 'Renamed' });
+    expect(c).toMatchObject(binding('C'));
+    expect(await store.listBindings(existing.id)).toHaveLength(2);
+    // With a status: written as setStatus writes it.
+    const settled = await store.saveInstall(portal(m, { status: 'active' }), grant(3), {
+      completesPending: 'none',
+      existingId: existing.id,
+      bindings: [binding('B', 'Renamed'), binding('C')],
+      recorded: await store.listBindings(existing.id),
+      status: { status: 'active', error: null },
+    });
+    expect(settled).toMatchObject({ status: 'active', lastError: null, lastErrorAt: null });
+    expect(settled.installedAt!.getTime()).toBeGreaterThanOrEqual(before.installedAt!.getTime());
+  });
+
+  it('saveInstall of a first install another writer made meanwhile updates it, diffed against what it recorded', async () => {
+    const m = member();
+    const other = subject.otherProcess();
+    const first = await other.saveInstall(portal(m, { status: 'new' }), grant(1), {
+      completesPending: 'none',
+      existingId: null,
+      bindings: [binding('A')],
+      recorded: [],
+      status: { status: 'active', error: null },
+    });
+    const [a] = await store.listBindings(first.id);
+    const second = await store.saveInstall(portal(m, { status: 'new' }), grant(2), {
+      completesPending: 'none',
+      existingId: null,
+      bindings: [binding('A'), binding('B')],
+      recorded: [],
+      status: { status: 'active', error: null },
+    });
+    expect(second).toMatchObject({ id: first.id, status: 'active', lastError: null });
+    expect((await store.list()).filter((i) => i.memberId === m)).toHaveLength(1);
+    expect(await store.getTokens(first.id)).toMatchObject({ accessToken: 'access-2', version: 1 });
+    expect(await store.listBindings(first.id)).toEqual([a, { ...binding('B'), boundAt: expect.any(Date) }]);
+  });
+
+  it('saveInstall diffs against what is stored when the installation read is not the one written', async () => {
+    const m = member();
+    const gone = await store.save(portal(m), grant(1));
+    await store.setBindings(gone.id, [binding('A')]);
+    const recorded = await store.listBindings(gone.id);
+    // Purged and installed again by another writer since the caller read.
+    await store.delete(gone.id);
+    const anew = await store.save(portal(m), grant(2));
+    await store.setBindings(anew.id, [binding('Z')]);
+    const saved = await store.saveInstall(portal(m), grant(3), {
+      completesPending: 'none',
+      existingId: gone.id,
+      bindings: [binding('A'), binding('B')],
+      recorded,
+    });
+    expect(saved.id).toBe(anew.id);
+    expect((await store.listBindings(anew.id)).map((b) => b.code)).toEqual(['A', 'B']);
+  });
+
+  it('saveInstall refuses the same new binding twice and writes nothing', async () => {
+    const own = `grant-${member()}`;
+    await store.savePendingInstall(pendingFor(own));
+    const m = member();
+    await expect(
+      store.saveInstall(portal(m), grant(1), {
+        completesPending: own,
+        existingId: null,
+        bindings: [binding('B'), binding('B', 'again')],
+        recorded: [],
+      }),
+    ).rejects.toThrow();
+    expect(await store.find(m)).toBeNull();
+    expect(await store.findPendingInstall(own)).toEqual(pendingFor(own));
+  });
+
   it('sets options by key, per installation', async () => {
     const one = await store.save(portal(member()));
     const two = await store.save(portal(member()));
