@@ -21,6 +21,8 @@ export default {
   timeoutMS: 10_000,
   mutate: [
     'src/installations/installer.ts',
+    'src/installations/install-verification.ts',
+    'src/installations/heal.ts',
     'src/installations/token-inspect.ts',
     'src/installations/oauth-exchange.ts',
     'src/installations/uninstall.ts',

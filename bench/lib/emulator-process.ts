@@ -1,55 +1,31 @@
 // Child process entry: runs the emulator on its own event loop (and, on 2 cores, its own
 // core), so the clients measured in the parent do not compete with it for CPU. Started by
-// emulator-remote.ts with fork(); answers the calls in emulator-protocol.ts over IPC and
-// shuts down when the parent disconnects (or dies).
+// emulator-remote.ts; answers the calls in emulator-protocol.ts over IPC (ipc.ts) and shuts
+// down when the parent disconnects (or dies).
 import { startEmulator } from 'bitrix24-emulator';
-import type {
-  EmulatorCall,
-  EmulatorCalls,
-  EmulatorProcessOptions,
-  EmulatorReady,
-  EmulatorReply,
-  EmulatorRequest,
-} from './emulator-protocol.js';
+import type { EmulatorCalls, EmulatorProcessOptions, EmulatorReady } from './emulator-protocol.js';
+import { ipcOptions, serveIpc } from './ipc.js';
 
-const send = (message: EmulatorReady | EmulatorReply) => process.send?.(message);
-
-const options = JSON.parse(process.argv[2] ?? '{}') as EmulatorProcessOptions;
+const options = ipcOptions<EmulatorProcessOptions>();
 const emulator = await startEmulator({ limits: options.limits });
 await warmUp();
 
-const calls: { [K in EmulatorCall]: () => EmulatorCalls[K] } = {
-  issueTokens: () => emulator.issueTokens(),
-  expireTokens: () => {
-    emulator.expireTokens();
-    return undefined;
+serveIpc<EmulatorReady, EmulatorCalls>(
+  {
+    issueTokens: () => emulator.issueTokens(),
+    expireTokens: () => {
+      emulator.expireTokens();
+    },
+    portalStats: () => emulator.stats.portal(),
+    oauthStats: () => emulator.stats.snapshot().oauth,
+    cpuSeconds: () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1e6;
+    },
   },
-  portalStats: () => emulator.stats.portal(),
-  oauthStats: () => emulator.stats.snapshot().oauth,
-  cpuSeconds: () => {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1e6;
-  },
-};
-
-process.on('message', (message: EmulatorRequest) => {
-  try {
-    send({ type: 'reply', id: message.id, ok: true, value: calls[message.call]() });
-  } catch (error) {
-    send({ type: 'reply', id: message.id, ok: false, error: String(error) });
-  }
-});
-
-process.once('disconnect', () => {
-  emulator.close().finally(() => process.exit(0));
-});
-
-send({
-  type: 'ready',
-  oauthUrl: emulator.oauthUrl,
-  portal: emulator.portal(),
-  apps: emulator.apps,
-});
+  { oauthUrl: emulator.oauthUrl, portal: emulator.portal(), apps: emulator.apps },
+  () => emulator.close(),
+);
 
 /**
  * The first requests to a fresh process run cold code and take tens of milliseconds each; a

@@ -1,19 +1,11 @@
 // Parent side of emulator-process.ts: starts the emulator in a child process and gives the
 // benchmark a typed, async stand-in for the parts of EmulatorHandle it uses. The clients under
-// test talk to the emulator over loopback HTTP as before; only the control calls use IPC.
-import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
+// test talk to the emulator over loopback HTTP as before; only the control calls use IPC (ipc.ts).
 import { fileURLToPath } from 'node:url';
 import type { PortalInfo, PortalStats, StatsData, TokenResponse } from 'bitrix24-emulator';
 import { profileFlags } from './child.js';
-import type {
-  EmulatorCall,
-  EmulatorCalls,
-  EmulatorProcessOptions,
-  EmulatorReady,
-  EmulatorReply,
-  EmulatorRequest,
-} from './emulator-protocol.js';
+import type { EmulatorCalls, EmulatorProcessOptions, EmulatorReady } from './emulator-protocol.js';
+import { forkIpc } from './ipc.js';
 
 export interface RemoteEmulator {
   readonly pid: number;
@@ -34,80 +26,27 @@ export interface RemoteEmulator {
 }
 
 const SCRIPT = fileURLToPath(new URL('./emulator-process.ts', import.meta.url));
-const START_TIMEOUT_MS = 30_000;
-
-function waitReady(child: ChildProcess): Promise<EmulatorReady> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => fail(new Error('emulator process did not start in time')),
-      START_TIMEOUT_MS,
-    );
-    const onMessage = (message: EmulatorReady | EmulatorReply) => {
-      if (message.type !== 'ready') return;
-      cleanup();
-      resolve(message);
-    };
-    const onExit = (code: number | null) => fail(new Error(`emulator process exited (${code}) before ready`));
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    const fail = (error: Error) => {
-      cleanup();
-      child.kill();
-      reject(error);
-    };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
-}
 
 export async function startRemoteEmulator(options: EmulatorProcessOptions): Promise<RemoteEmulator> {
-  const child = fork(SCRIPT, [JSON.stringify(options)], {
+  const child = await forkIpc<EmulatorReady, EmulatorCalls>(SCRIPT, options, {
+    name: 'emulator',
+    startTimeoutMs: 30_000,
     // BENCH_PROFILE=<dir> writes the emulator's CPU profile there too.
-    execArgv: ['--import', 'tsx', ...profileFlags()],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: profileFlags(),
   });
-  const ready = await waitReady(child);
-
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  child.on('message', (message: EmulatorReady | EmulatorReply) => {
-    if (message.type !== 'reply') return;
-    const waiter = pending.get(message.id);
-    pending.delete(message.id);
-    if (message.ok) waiter?.resolve(message.value);
-    else waiter?.reject(new Error(`emulator: ${message.error}`));
-  });
-  child.on('exit', (code) => {
-    for (const waiter of pending.values()) waiter.reject(new Error(`emulator process exited (${code})`));
-    pending.clear();
-  });
-  const call = <K extends EmulatorCall>(name: K): Promise<EmulatorCalls[K]> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      child.send({ id, call: name } satisfies EmulatorRequest);
-    });
-
+  const { ready } = child;
   return {
-    pid: child.pid ?? -1,
+    pid: child.pid,
     oauthUrl: ready.oauthUrl,
     apps: ready.apps,
     portal: () => ready.portal,
-    issueTokens: () => call('issueTokens'),
-    expireTokens: () => call('expireTokens'),
+    issueTokens: () => child.call('issueTokens'),
+    expireTokens: () => child.call('expireTokens'),
     stats: {
-      portal: () => call('portalStats'),
-      oauth: () => call('oauthStats'),
-      cpuSeconds: () => call('cpuSeconds'),
+      portal: () => child.call('portalStats'),
+      oauth: () => child.call('oauthStats'),
+      cpuSeconds: () => child.call('cpuSeconds'),
     },
-    async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.disconnect(); // the child closes its servers and exits
-      await exited;
-    },
+    close: () => child.close(),
   };
 }

@@ -1,12 +1,13 @@
 // Child process entry: the emulated portals and OAuth server on their own event loop, so a
 // harness busy counting answers never delays the portals the app under test talks to. Answers
-// the calls of protocol.ts over IPC; exits when the harness disconnects (or dies).
+// the calls of protocol.ts over IPC (bench/lib/ipc.ts); exits when the harness disconnects (or dies).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startEmulator } from 'bitrix24-emulator';
-import type { CallName, EmulatorProcessOptions, FormPost, Ready, Reply, Request } from './protocol.js';
+import { ipcOptions, serveIpc } from '../../bench/lib/ipc.js';
+import type { Calls, EmulatorProcessOptions, FormPost, Ready } from './protocol.js';
 
-const options = JSON.parse(process.argv[2] ?? '{}') as EmulatorProcessOptions;
+const options = ipcOptions<EmulatorProcessOptions>();
 const emulator = await startEmulator({
   portals: options.memberIds.map((memberId) => ({ memberId, appsInstalled: false })),
   limits: options.limits,
@@ -29,56 +30,44 @@ const formOf = (payload: { action: string; body: [string, string][] }): FormPost
   return { path: `${url.pathname}${url.search}`, body: new URLSearchParams(payload.body).toString() };
 };
 
-const calls: Record<CallName, (...args: never[]) => unknown> = {
-  installForm: async (memberId: string) => {
-    const answer = await emulator.installApp(memberId, { appUrl: sinkUrl });
-    return formOf(answer.payload);
-  },
-  finishInstall: (memberIds: string[]) => {
-    for (const m of memberIds) emulator.finishInstall(m);
-  },
-  expireTokens: (memberIds: string[]) => {
-    for (const m of memberIds) emulator.expireTokens(m);
-  },
-  upstream: () => {
-    const stats = emulator.stats.snapshot();
-    let rest = 0;
-    for (const p of Object.values(stats.portals)) rest += p.restRequests;
-    return stats.oauth.requests + rest;
-  },
-  oauth: () => {
-    const { requests, refreshRequests, refreshFailures } = emulator.stats.snapshot().oauth;
-    return { requests, refreshRequests, refreshFailures };
-  },
-  openPlacement: async (memberId: string, placement: string, userId?: number) => {
-    const answer = await emulator.openPlacement(memberId, { placement, ...(userId && { userId }) });
-    return { status: answer.status, body: answer.body.slice(0, 4000), form: formOf(answer.payload) };
-  },
-};
-
-const send = (message: Ready | Reply) => process.send?.(message);
-
-process.on('message', async (message: Request) => {
-  try {
-    const value = await (calls[message.call] as (...args: unknown[]) => unknown)(...message.args);
-    send({ type: 'reply', id: message.id, ok: true, value });
-  } catch (error) {
-    send({ type: 'reply', id: message.id, ok: false, error: String(error) });
-  }
-});
-
-process.once('disconnect', () => {
-  sink.close();
-  emulator.close().finally(() => process.exit(0));
-});
-
 const app = emulator.apps[0]!;
-send({
-  type: 'ready',
-  oauthUrl: emulator.oauthUrl,
-  app: { clientId: app.clientId, clientSecret: app.clientSecret },
-  portals: options.memberIds.map((m) => {
-    const p = emulator.portal(m);
-    return { memberId: m, domain: p.domain, adminUserId: p.adminUserId };
-  }),
-});
+serveIpc<Ready, Calls>(
+  {
+    installForm: async (memberId) => {
+      const answer = await emulator.installApp(memberId, { appUrl: sinkUrl });
+      return formOf(answer.payload);
+    },
+    finishInstall: (memberIds) => {
+      for (const m of memberIds) emulator.finishInstall(m);
+    },
+    expireTokens: (memberIds) => {
+      for (const m of memberIds) emulator.expireTokens(m);
+    },
+    upstream: () => {
+      const stats = emulator.stats.snapshot();
+      let rest = 0;
+      for (const p of Object.values(stats.portals)) rest += p.restRequests;
+      return stats.oauth.requests + rest;
+    },
+    oauth: () => {
+      const { requests, refreshRequests, refreshFailures } = emulator.stats.snapshot().oauth;
+      return { requests, refreshRequests, refreshFailures };
+    },
+    openPlacement: async (memberId, placement, userId) => {
+      const answer = await emulator.openPlacement(memberId, { placement, ...(userId && { userId }) });
+      return { status: answer.status, body: answer.body.slice(0, 4000), form: formOf(answer.payload) };
+    },
+  },
+  {
+    oauthUrl: emulator.oauthUrl,
+    app: { clientId: app.clientId, clientSecret: app.clientSecret },
+    portals: options.memberIds.map((m) => {
+      const p = emulator.portal(m);
+      return { memberId: m, domain: p.domain, adminUserId: p.adminUserId };
+    }),
+  },
+  async () => {
+    sink.close();
+    await emulator.close();
+  },
+);

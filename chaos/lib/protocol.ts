@@ -1,5 +1,6 @@
-// The IPC contract between the chaos harness and its emulator process (emulator-process.ts).
-// Only plain JSON crosses: the harness never shares an event loop (or a crash) with the portals.
+// The calls between the chaos harness and its emulator process (emulator-process.ts serves them,
+// emulator.ts makes them, over bench/lib/ipc.ts). Only plain JSON crosses: the harness never
+// shares an event loop (or a crash) with the portals.
 
 /** A form POST as a browser would send it: the action URL's path + query, and the urlencoded body. */
 export interface FormPost {
@@ -22,8 +23,8 @@ export interface EmulatorProcessOptions {
   accessTokenTtl?: number;
 }
 
+/** Sent once, when the emulator listens. */
 export interface Ready {
-  type: 'ready';
   oauthUrl: string;
   app: { clientId: string; clientSecret: string };
   portals: ChaosPortal[];
@@ -49,13 +50,3 @@ export interface Calls {
 }
 
 export type CallName = keyof Calls;
-
-export interface Request {
-  id: number;
-  call: CallName;
-  args: unknown[];
-}
-
-export type Reply =
-  | { type: 'reply'; id: number; ok: true; value: unknown }
-  | { type: 'reply'; id: number; ok: false; error: string };

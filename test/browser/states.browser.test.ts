@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import AxeBuilder from '@axe-core/playwright';
 import type { FramePayload } from 'bitrix24-emulator';
+import { browserAvailable, launchChromium } from 'bitrix24-emulator/testing';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Frame, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,6 @@ import { buildApp } from '../../src/app.js';
 import { translator } from '../../src/i18n.js';
 import { createLogger } from '../../src/logger.js';
 import { buildTestApp, testConfig } from '../helpers/app.js';
-import { browserAvailable, launchChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/net.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 

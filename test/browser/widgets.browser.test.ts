@@ -1,9 +1,9 @@
 // Our pages in headless Chromium, inside the emulator's Sites editor playing the Bitrix24
 // parent window: install finishes through the JS SDK, widgets open, act, fit the frame, and
 // refreshBlock reaches the editor. Screenshots go to docs/screenshots for the README.
+import { browserAvailable, launchChromium } from 'bitrix24-emulator/testing';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchChromium } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;

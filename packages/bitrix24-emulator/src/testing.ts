@@ -1,4 +1,7 @@
-// Test aids over the public API: an emulator on a frozen clock with an admin token, and a raw REST call.
+// Test aids over the public API: an emulator on a frozen clock with an admin token, a raw REST
+// call, and the headless Chromium the browser tests open the emulator's pages in.
+import { existsSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
 import { EmulatorClock, type EmulatorHandle, type EmulatorOptions, startEmulator } from './index.js';
 
 export interface RestAnswer {
@@ -55,6 +58,39 @@ export async function frozenEmulator(options: EmulatorOptions = {}) {
   const call = (method: string, params: Record<string, unknown> = {}, token: string = admin.access_token) =>
     rest(portal.clientEndpoint, method, { ...params, auth: token });
   return { emulator, clock, portal, admin, call };
+}
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * Browser tests run wherever Debian's Chromium is installed, and always in CI (which installs
+ * it, and where a missing browser must fail rather than skip).
+ */
+export const browserAvailable = existsSync(CHROMIUM) || Boolean(process.env.CI);
+if (!browserAvailable) {
+  console.warn(`browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+}
+
+/**
+ * Debian's Chromium, headless; never a downloaded browser. playwright-core is loaded here, so
+ * the suites that use no browser do not load it.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install it with apt-get install -y chromium (CI does)`);
+  }
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 }
 
 export type { EmulatorHandle };

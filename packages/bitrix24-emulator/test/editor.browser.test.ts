@@ -4,9 +4,8 @@ import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchChromium } from '../../../test/helpers/browser.js';
 import { type EmulatorHandle, startEmulator } from '../src/index.js';
-import { rest } from '../src/testing.js';
+import { browserAvailable, launchChromium, rest } from '../src/testing.js';
 
 const sdkRoot = dirname(createRequire(import.meta.url).resolve('@bitrix24/b24jssdk/package.json'));
 const SDK = readFileSync(join(sdkRoot, 'dist', 'umd', 'index.min.js'), 'utf8');
