@@ -27,6 +27,7 @@ export default defineConfig({
       'test/installations/address-throttle.test.ts',
       'test/installations/token-inspect.test.ts',
       'test/installations/installer-*.test.ts',
+      'test/installations/install-once.test.ts',
       'test/installations/uninstall-outcomes.test.ts',
       'test/installations/tokens-*.test.ts',
       'test/installations/terminal.test.ts',

@@ -1,7 +1,7 @@
 // Bad answers from the OAuth server to the refresh grant (issue #18): a timeout, no answer, a
 // page that is not JSON, an error object, a grant missing its tokens. Each becomes one typed
 // error whose text never carries the request URL (it holds the client secret and the token).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type Bitrix24Error,
   PaymentRequiredError,
@@ -42,6 +42,19 @@ async function refusal(fetch: typeof globalThis.fetch, timeoutMs?: number): Prom
 }
 
 describe('the refresh request', () => {
+  it('leaves no timer behind once answered (the timeout is cleared, not left to fire)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { fetch } = answering(200, JSON.stringify({ access_token: 'a', refresh_token: 'r' }));
+      await requestRefreshGrant(CONFIG, 'refresh-secret', { fetch, now: NOW });
+      expect(vi.getTimerCount()).toBe(0);
+      await refusal(answering(200, 'not json').fetch);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('asks GET /oauth/token/ with the refresh grant, whatever the base URL ends with', async () => {
     for (const oauthUrl of ['https://oauth.example.com', 'https://oauth.example.com/']) {
       const { fetch, calls } = answering(200, JSON.stringify({ access_token: 'a', refresh_token: 'r' }));

@@ -9,7 +9,7 @@ import { EmulatorClock } from 'bitrix24-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstallerDeps, InstallRequest } from '../../src/installations/installer.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { answering, installerOf } from './installer-harness.js';
+import { answering, installerOf, logged } from './installer-harness.js';
 
 const FAILS = 'f1f1f1f1';
 const UNFINISHED = 'e2e2e2e2';
@@ -187,9 +187,30 @@ describe('a grant whose access token ends within a minute', () => {
       ] as const) {
         const tokens = adminTokens(member);
         const before = refreshes(member);
+        // An install abandoned over a week ago: either order of the write drops it.
+        await stack.testDb.db.pendingInstall.create({
+          data: {
+            grantHash: `abandoned-${member}`,
+            memberId: 'abandoned',
+            clientEndpoint: 'https://abandoned.example/rest/',
+            accessToken: 'x',
+            refreshToken: 'x',
+            expiresAt: new Date(),
+            createdAt: new Date(Date.now() - 8 * 86_400_000),
+          },
+        });
         const { installation } = await stack.app.installer.install(
           request(member, tokens, { expiresInSeconds: seconds }),
         );
+        expect(await pendingOf('abandoned')).toBe(0);
+        // Stored first (status new until bound), or bound first and stored active.
+        expect(
+          logged(stack.logs.lines, 'installation saved', ['memberId', 'domain', 'status']).at(-1),
+        ).toEqual({
+          memberId: member,
+          domain: portal(member).domain,
+          status: seconds === 60 ? 'new' : 'active',
+        });
         const stored = (await stack.app.installations.getTokens(installation.id))!;
         expect([
           seconds,

@@ -79,6 +79,11 @@ describe('a reload of the verified install page', () => {
     const tokens = adminTokens(A);
     const first = await stack.app.installer.install(request(A, tokens));
     expect(first.installation).toMatchObject({ memberId: A, status: 'active', lastError: null });
+    expect(logs('installation saved', ['memberId', 'domain', 'status']).at(-1)).toEqual({
+      memberId: A,
+      domain: portal(A).domain,
+      status: 'active',
+    });
     const installedAt = new Date('2026-01-02T03:04:05.000Z');
     await stack.testDb.db.installation.update({ where: { memberId: A }, data: { installedAt } });
 
