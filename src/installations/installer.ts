@@ -55,6 +55,17 @@ const BIND_WITH_GRANT_MS = 60_000;
 /** After a page named another address, how long the OAuth server is not asked about this portal again. */
 const UNCONFIRMED_ADDRESS_MS = 5 * 60_000;
 
+/** An install whose tokens and administrator are confirmed, ready to bind and store. */
+interface ConfirmedInstall {
+  /** The installation found for this member_id before the install, if any. */
+  existing: Installation | null;
+  input: InstallationInput;
+  grant: VerifiedGrant;
+  /** sha256 of the posted refresh token: names the pending install it consumes. */
+  grantHash: string;
+  lang: string;
+}
+
 export class Installer {
   private readonly now: () => number;
   /** member_id → until when no page's address is confirmed again (bounds forced refreshes). */
@@ -73,7 +84,7 @@ export class Installer {
   }
 
   async install(request: InstallRequest): Promise<InstallResult> {
-    const { store, log } = this.deps;
+    const { store } = this.deps;
     if (request.protocol === 'http' && !this.deps.config.bitrix24.allowHttp) {
       throw new AppError(400, 'https_required', 'This app accepts only portals served over https.');
     }
@@ -91,10 +102,7 @@ export class Installer {
           'This request names a different portal address than the installed one.',
         );
       }
-      log.info(
-        { memberId: installation.memberId, domain: installation.domain, status: installation.status },
-        'installation saved',
-      );
+      this.logSaved(installation);
       const report = await this.sync(installation, request.lang, undefined, (r) =>
         statusAfterBind(installation, r),
       );
@@ -117,8 +125,8 @@ export class Installer {
     };
     const { installation, report } =
       grant.expiresAt.getTime() - this.now() > BIND_WITH_GRANT_MS
-        ? await this.bindThenStore(existing, input, grant, grantHash, request.lang)
-        : await this.storeThenBind(existing, input, grant, grantHash, request.lang);
+        ? await this.bindThenStore({ existing, input, grant, grantHash, lang: request.lang })
+        : await this.storeThenBind({ existing, input, grant, grantHash, lang: request.lang });
     return this.finished(installation, report);
   }
 
@@ -129,13 +137,8 @@ export class Installer {
    * its status, with the error); one that does not finish stores the install as it stands
    * (bindings as recorded), so uninstall events are proven and a reload binds again.
    */
-  private async bindThenStore(
-    existing: Installation | null,
-    input: InstallationInput,
-    grant: VerifiedGrant,
-    grantHash: string,
-    lang: string,
-  ): Promise<InstallResult> {
+  private async bindThenStore(install: ConfirmedInstall): Promise<InstallResult> {
+    const { existing, input, grant, grantHash, lang } = install;
     const { store } = this.deps;
     // A portal installing for the first time has nothing recorded yet: not asked.
     const recorded = existing ? await store.listBindings(existing.id) : [];
@@ -163,10 +166,7 @@ export class Installer {
       ...(status && { status }),
     });
     this.deps.tokensStored?.(installation.id, grant);
-    this.deps.log.info(
-      { memberId: installation.memberId, domain: installation.domain, status: installation.status },
-      'installation saved',
-    );
+    this.logSaved(installation);
     return { installation, report };
   }
 
@@ -174,24 +174,23 @@ export class Installer {
    * A grant about to end: its tokens are stored first, and the bind goes through the token
    * manager (clientFor), which refreshes them when they end.
    */
-  private async storeThenBind(
-    existing: Installation | null,
-    input: InstallationInput,
-    grant: VerifiedGrant,
-    grantHash: string,
-    lang: string,
-  ): Promise<InstallResult> {
+  private async storeThenBind(install: ConfirmedInstall): Promise<InstallResult> {
+    const { existing, input, grant, grantHash, lang } = install;
     const installation = await this.deps.store.save(input, grant, { completesPending: grantHash });
     this.deps.tokensStored?.(installation.id, grant);
-    this.deps.log.info(
-      { memberId: installation.memberId, domain: installation.domain, status: installation.status },
-      'installation saved',
-    );
+    this.logSaved(installation);
     // A portal installing for the first time has nothing recorded yet: not asked.
     const report = await this.sync(installation, lang, existing ? undefined : [], (r) =>
       statusAfterBind(installation, r),
     );
     return { installation, report };
+  }
+
+  private logSaved(installation: Installation): void {
+    this.deps.log.info(
+      { memberId: installation.memberId, domain: installation.domain, status: installation.status },
+      'installation saved',
+    );
   }
 
   /** An install's end: 502 install_incomplete naming each binding refused, else the active installation. */

@@ -43,6 +43,8 @@ export interface ProcessOptions {
   retry?: RetryOptions;
   timeoutMs?: number;
   tokens?: Partial<TokenManagerOptions>;
+  /** Wraps the process's store (a suite replacing some of its methods). */
+  store?: (store: InstallationStore) => InstallationStore;
 }
 
 export function appProcess(
@@ -50,7 +52,8 @@ export function appProcess(
   db: Db,
   options: ProcessOptions,
 ): AppProcess {
-  const store = new PrismaInstallationStore(db, plaintextCipher);
+  const base = new PrismaInstallationStore(db, plaintextCipher);
+  const store = options.store ? options.store(base) : base;
   const app = env.emulator.apps[0]!;
   const tokens = new TokenManager({
     store,

@@ -4,12 +4,18 @@
 // that does not finish stores the install as it stands; a write that fails leaves the pending
 // install for a reload; a grant about to end is stored first and bound through the token manager;
 // two installs of one new portal at once end with one active installation.
-import { createHash } from 'node:crypto';
 import { EmulatorClock } from 'bitrix24-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstallerDeps, InstallRequest } from '../../src/installations/installer.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { answering, installerOf, logged } from './installer-harness.js';
+import {
+  answering,
+  type InstallTokens,
+  installerOf,
+  installRequest,
+  logged,
+  sha256,
+} from './installer-harness.js';
 
 const FAILS = 'f1f1f1f1';
 const UNFINISHED = 'e2e2e2e2';
@@ -32,7 +38,6 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.close());
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const portal = (member: string) => stack.emulator.portal(member);
 const adminTokens = (member: string) => stack.emulator.issueTokens(member, portal(member).adminUserId);
 const refreshes = (member: string) => stack.emulator.stats.portal(member).refreshRequests;
@@ -42,25 +47,8 @@ const desiredKeys = () =>
 const recordedKeys = async (id: number) =>
   (await stack.app.installations.listBindings(id)).map(({ boundAt: _at, ...b }) => b);
 
-function request(
-  member: string,
-  tokens: { access_token?: string; refresh_token: string },
-  over: Partial<InstallRequest> = {},
-): InstallRequest {
-  return {
-    memberId: member,
-    domain: portal(member).domain,
-    protocol: 'http',
-    lang: 'en',
-    refreshToken: tokens.refresh_token,
-    accessToken: tokens.access_token ?? null,
-    expiresInSeconds: 3600,
-    scope: null,
-    applicationToken: 'app0token',
-    serverEndpoint: null,
-    ...over,
-  };
-}
+const request = (member: string, tokens: InstallTokens, over: Partial<InstallRequest> = {}) =>
+  installRequest(stack, member, tokens, over);
 
 /** The stack's store with some methods replaced. */
 function storeWith(overrides: Partial<InstallerDeps['store']>): InstallerDeps['store'] {

@@ -3,9 +3,10 @@
 // emulator never does (an OAuth server at its rate limit, a portal refusing user.admin with a
 // given code), another PUBLIC_URL (every binding refused), or https only. Everything else goes
 // to the emulator over real HTTP.
+import { createHash } from 'node:crypto';
 import { Bitrix24ClientFactory } from '../../src/bitrix24/client-factory.js';
 import { OAuthServers } from '../../src/bitrix24/oauth-servers.js';
-import { Installer, type InstallerDeps } from '../../src/installations/installer.js';
+import { Installer, type InstallerDeps, type InstallRequest } from '../../src/installations/installer.js';
 import { oauthExchange } from '../../src/installations/oauth-exchange.js';
 import { createLogger } from '../../src/logger.js';
 import { appManifest } from '../../src/placements/registry.js';
@@ -95,4 +96,30 @@ export function logged(lines: readonly string[], msg: string, keys: readonly str
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((line) => line.msg === msg)
     .map((line) => Object.fromEntries(keys.map((k) => [k, line[k]])));
+}
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** An install POST of `member`'s portal on the stack's emulator, as the install route reads it. */
+export type InstallTokens = { access_token?: string; refresh_token: string };
+
+export function installRequest(
+  stack: Stack,
+  member: string,
+  tokens: InstallTokens,
+  over: Partial<InstallRequest> = {},
+): InstallRequest {
+  return {
+    memberId: member,
+    domain: stack.emulator.portal(member).domain,
+    protocol: 'http',
+    lang: 'en',
+    refreshToken: tokens.refresh_token,
+    accessToken: tokens.access_token ?? null,
+    expiresInSeconds: 3600,
+    scope: null,
+    applicationToken: 'app0token',
+    serverEndpoint: null,
+    ...over,
+  };
 }

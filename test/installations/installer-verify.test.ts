@@ -2,12 +2,18 @@
 // check, the refresh fallback, the pending grant of an interrupted install, the OAuth server's
 // word on the access token, the administrator check, refused bindings. Each refusal is asserted
 // by its exact status and code, what is stored or pending afterwards, and the warning's fields.
-import { createHash } from 'node:crypto';
 import { EmulatorClock } from 'bitrix24-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstallRequest } from '../../src/installations/installer.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { answering, installerOf, logged } from './installer-harness.js';
+import {
+  answering,
+  type InstallTokens,
+  installerOf,
+  installRequest,
+  logged,
+  sha256,
+} from './installer-harness.js';
 
 const A = 'a1a1a1a1';
 const B = 'b2b2b2b2';
@@ -30,32 +36,14 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.close());
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const portal = (member: string) => stack.emulator.portal(member);
 const adminTokens = (member: string) => stack.emulator.issueTokens(member, portal(member).adminUserId);
 const refreshes = () => stack.emulator.stats.snapshot().oauth.refreshRequests;
 const pending = () => stack.testDb.db.pendingInstall.findMany({ orderBy: { grantHash: 'asc' } });
 const logs = (msg: string, keys: string[]) => logged(stack.logs.lines, msg, keys);
 
-function request(
-  member: string,
-  tokens: { access_token?: string; refresh_token: string },
-  over: Partial<InstallRequest> = {},
-): InstallRequest {
-  return {
-    memberId: member,
-    domain: portal(member).domain,
-    protocol: 'http',
-    lang: 'en',
-    refreshToken: tokens.refresh_token,
-    accessToken: tokens.access_token ?? null,
-    expiresInSeconds: 3600,
-    scope: null,
-    applicationToken: 'app0token',
-    serverEndpoint: null,
-    ...over,
-  };
-}
+const request = (member: string, tokens: InstallTokens, over: Partial<InstallRequest> = {}) =>
+  installRequest(stack, member, tokens, over);
 
 /** A pending grant as an install interrupted after the refresh check leaves it. */
 async function savePending(

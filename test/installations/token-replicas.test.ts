@@ -4,14 +4,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkInstallation } from '../../src/admin/check.js';
 import type { OpsServices } from '../../src/admin/ops.js';
-import { Bitrix24ClientFactory } from '../../src/bitrix24/client-factory.js';
-import { PortalLimitsRegistry } from '../../src/bitrix24/portal-limits.js';
 import type { Db } from '../../src/db/client.js';
-import { plaintextCipher } from '../../src/installations/cipher.js';
-import { PrismaInstallationStore } from '../../src/installations/prisma-store.js';
-import { TokenManager, type TokenManagerOptions } from '../../src/installations/tokens.js';
+import type { TokenManagerOptions } from '../../src/installations/tokens.js';
 import type { InstallationStore } from '../../src/installations/types.js';
-import { createTestEnv, expireStoredTokens, type TestEnv } from '../bitrix24/setup.js';
+import {
+  type AppProcess,
+  appProcess,
+  createTestEnv,
+  expireStoredTokens,
+  type TestEnv,
+} from '../bitrix24/setup.js';
 import { droppedConnection, gate } from './tokens-harness.js';
 
 let env: TestEnv;
@@ -21,11 +23,7 @@ beforeEach(async () => {
 });
 afterEach(() => env?.close());
 
-interface Replica {
-  store: InstallationStore;
-  tokens: TokenManager;
-  factory: Bitrix24ClientFactory;
-}
+type Replica = AppProcess;
 
 /** Another app process: its own database client, store, token manager and clients. */
 function replica(
@@ -36,25 +34,13 @@ function replica(
     tokens?: Partial<TokenManagerOptions>;
   } = {},
 ): Replica {
-  const base = new PrismaInstallationStore(options.db ?? env.testDb.connect(), plaintextCipher);
-  const store = options.store ? options.store(base) : base;
-  const app = env.emulator.apps[0]!;
-  const tokens = new TokenManager({
-    store,
-    oauth: { oauthUrl: env.emulator.oauthUrl, clientId: app.clientId, clientSecret: app.clientSecret },
+  return appProcess(env, options.db ?? env.testDb.connect(), {
     owner,
-    logger: env.logs.logger,
-    ...options.tokens,
+    ...(options.store && { store: options.store }),
+    ...(options.tokens && { tokens: options.tokens }),
+    // The client's default wait after a 503 (appProcess shortens it for its own suites).
+    retry: { rateLimitBaseDelayMs: 500 },
   });
-  const factory = new Bitrix24ClientFactory({
-    tokens,
-    limits: new PortalLimitsRegistry({ capacity: 50, drainPerSecond: 50 }),
-    logger: env.logs.logger,
-    allowHttp: true,
-    retry: { baseDelayMs: 20 },
-    timeoutMs: 5_000,
-  });
-  return { store, tokens, factory };
 }
 
 /** The admin check (src/admin/check.ts) as this replica runs it. */

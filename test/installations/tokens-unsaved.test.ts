@@ -260,16 +260,25 @@ async function saveReinstall(grant: { access_token: string; refresh_token: strin
   );
 }
 
+/**
+ * An expired pair's refresh, held once the OAuth server has answered while a reinstall stores a
+ * pair ending at `expiresAt`, then let go: its write loses the compare-and-set.
+ */
+async function refreshLosingTo(expiresAt: number) {
+  await storeExpiry(T0 - 1);
+  const reinstall = env.emulator.issueTokens();
+  const held = gate('after');
+  const m = manager('a', { fetch: held.fetch });
+  const call = m.tokens.getAccessToken(id());
+  await held.served;
+  await saveReinstall(reinstall, expiresAt);
+  held.open();
+  return { m, call, reinstall };
+}
+
 describe('a write that lost the compare-and-set to a reinstall', () => {
   it('uses the reinstall’s fresh pair', async () => {
-    await storeExpiry(T0 - 1);
-    const reinstall = env.emulator.issueTokens();
-    const held = gate('after');
-    const m = manager('a', { fetch: held.fetch });
-    const call = m.tokens.getAccessToken(id());
-    await held.served;
-    await saveReinstall(reinstall, T0 + 3_600_000);
-    held.open();
+    const { m, call, reinstall } = await refreshLosingTo(T0 + 3_600_000);
     expect(await call).toBe(reinstall.access_token);
     expect(logged('bitrix24 tokens changed during refresh; using the stored ones')).toHaveLength(1);
     expect(await m.tokens.getAccessToken(id())).toBe(reinstall.access_token);
@@ -277,14 +286,7 @@ describe('a write that lost the compare-and-set to a reinstall', () => {
   });
 
   it('a reinstall’s pair that is stale too: TOKEN_CONFLICT, to be tried again', async () => {
-    await storeExpiry(T0 - 1);
-    const reinstall = env.emulator.issueTokens();
-    const held = gate('after');
-    const m = manager('a', { fetch: held.fetch });
-    const call = m.tokens.getAccessToken(id());
-    await held.served;
-    await saveReinstall(reinstall, T0 + 60_000); // within the skew
-    held.open();
+    const { call } = await refreshLosingTo(T0 + 60_000); // within the skew
     const error = await call.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientError);
     expect(error).toMatchObject({ code: 'TOKEN_CONFLICT', status: 0, method: 'oauth/token' });
