@@ -3,7 +3,7 @@
 // all: no validation, no database, no verification, a fixed view. Usage: tsx bench/bare-server.ts PORT
 import formbody from '@fastify/formbody';
 import Fastify from 'fastify';
-import { parseForm } from '../src/app.js';
+import { parseForm } from '../src/form.js';
 import { translator } from '../src/i18n.js';
 import views from '../src/plugins/views.js';
 

@@ -1,9 +1,9 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import qs from 'qs';
 import type { Config } from './config.js';
 import { createDb, type Db, type Provider } from './db/client.js';
+import { parseForm } from './form.js';
 import { createLogger } from './logger.js';
 import type { PlacementModule } from './placements/module.js';
 import dbPlugin from './plugins/db.js';
@@ -36,20 +36,6 @@ export interface AppDependencies {
   placements?: readonly PlacementModule[];
   /** Where the page templates are (default: views/; tests add a template to a copy). */
   viewsRoot?: string;
-}
-
-/**
- * Bitrix24 posts PHP-style bracketed keys (`auth[access_token]`, `data[CLEAN]`). qs builds the
- * nested object; prototype keys are never assigned and depth and sizes are bounded.
- */
-export function parseForm(body: string): Record<string, unknown> {
-  return qs.parse(body, {
-    depth: 5,
-    arrayLimit: 50,
-    parameterLimit: 500,
-    allowPrototypes: false,
-    charset: 'utf-8',
-  });
 }
 
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {

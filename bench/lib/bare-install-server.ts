@@ -3,7 +3,7 @@
 // binding; the benchmark sends the one bind batch itself). Usage: tsx bench/lib/bare-install-server.ts PORT
 import formbody from '@fastify/formbody';
 import Fastify from 'fastify';
-import { parseForm } from '../../src/app.js';
+import { parseForm } from '../../src/form.js';
 
 const app = Fastify({ logger: false });
 await app.register(formbody, { parser: parseForm });

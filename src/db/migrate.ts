@@ -4,6 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../paths.js';
@@ -170,12 +171,33 @@ async function migratePostgres(databaseUrl: string, migrations: Migration[]): Pr
   }
 }
 
+const isBusy = (error: unknown) =>
+  String((error as { code?: unknown } | null)?.code).startsWith('SQLITE_BUSY');
+
+/**
+ * Runs `work` again while SQLite answers SQLITE_BUSY, for up to `forMs`. Some lock conflicts are
+ * answered at once, without waiting out the busy timeout: two processes opening a new file and
+ * switching it to WAL together did (test/db/concurrent-start.test.ts, on a loaded machine).
+ * Migrating is idempotent, so the whole step is simply run again.
+ */
+export async function retryWhileBusy<T>(work: () => T, forMs = 10_000): Promise<T> {
+  const giveUpAt = Date.now() + forMs;
+  for (;;) {
+    try {
+      return work();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= giveUpAt) throw error;
+      await sleep(20 + Math.random() * 30);
+    }
+  }
+}
+
 export async function migrate(databaseUrl: string, root = projectRoot): Promise<MigrateResult> {
   const provider = providerOf(databaseUrl);
   const migrations = readMigrations(migrationsDir(provider, root));
   const applied =
     provider === 'sqlite'
-      ? migrateSqlite(databaseUrl, migrations)
+      ? await retryWhileBusy(() => migrateSqlite(databaseUrl, migrations))
       : await migratePostgres(databaseUrl, migrations);
   return { provider, applied, alreadyApplied: migrations.length - applied.length };
 }

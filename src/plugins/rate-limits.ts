@@ -1,12 +1,16 @@
-import rateLimit from '@fastify/rate-limit';
-import type { FastifyRequest } from 'fastify';
+// Two request limits, each a window of a minute: per client address on every route but the
+// health check (onRequest), and per portal on the routes a portal or our forms post to (the
+// routes' preHandler, once the body names the portal). A refusal is 429 `rate_limited` with
+// Retry-After; the per-address one also says its limit in x-ratelimit-* headers.
+import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
+import { addressKey, RequestWindows, type Window } from './request-windows.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler limiting requests per portal (member_id named in the payload). */
-    portalRateLimit(request: FastifyRequest): Promise<void>;
+    portalRateLimit: preHandlerHookHandler;
   }
 }
 
@@ -14,6 +18,8 @@ export interface RateLimitsOptions {
   perIpPerMinute: number;
   perPortalPerMinute: number;
 }
+
+const MINUTE_MS = 60_000;
 
 /** `source[key]` of a parsed body; a string or number body has no such member (undefined). */
 function field(source: unknown, key: string): unknown {
@@ -30,38 +36,40 @@ function portalKey(request: FastifyRequest): string {
   return `ip:${request.ip}`;
 }
 
-const tooMany = (what: string) => (_request: FastifyRequest, context: { statusCode: number }) =>
-  new AppError(context.statusCode, 'rate_limited', `Too many requests ${what}. Wait a minute and try again.`);
+/** Whole seconds until the window closes (at least 1: "retry in 0 s" would be a lie). */
+const secondsLeft = (window: Window, now: number) => Math.max(1, Math.ceil((window.resetAt - now) / 1000));
+
+const refusal = (what: string, retryAfterSeconds: number) =>
+  new AppError(429, 'rate_limited', `Too many requests ${what}. Wait a minute and try again.`, {
+    retryAfterSeconds,
+  });
 
 export default fp<RateLimitsOptions>(
   async (app, options) => {
-    await app.register(rateLimit, {
-      global: true,
-      max: options.perIpPerMinute,
-      timeWindow: '1 minute',
-      allowList: (request) => request.url === '/healthz',
-      errorResponseBuilder: tooMany('from your address'),
+    const perAddress = new RequestWindows(MINUTE_MS);
+    const perPortal = new RequestWindows(MINUTE_MS);
+
+    // Callback style: an async hook would cost every request a promise round trip.
+    app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
+      if (request.url === '/healthz') return done();
+      const now = Date.now();
+      const window = perAddress.hit(addressKey(request.ip), now);
+      if (window.count <= options.perIpPerMinute) return done();
+      const seconds = secondsLeft(window, now);
+      reply.headers({
+        'x-ratelimit-limit': options.perIpPerMinute,
+        'x-ratelimit-remaining': 0,
+        'x-ratelimit-reset': seconds,
+      });
+      done(refusal('from your address', seconds));
     });
-    // A second limiter on the same request: app.rateLimit() would skip it (the plugin marks a
-    // request as limited once the per-IP check ran), so check with createRateLimit directly.
-    const perPortal = app.createRateLimit({
-      max: options.perPortalPerMinute,
-      timeWindow: '1 minute',
-      keyGenerator: portalKey,
-    });
-    app.decorate('portalRateLimit', async function portalRateLimit(request: FastifyRequest) {
-      const verdict = await perPortal(request);
-      if (!verdict.isAllowed && verdict.isExceeded) {
-        throw new AppError(
-          429,
-          'rate_limited',
-          'Too many requests for this portal. Wait a minute and try again.',
-          {
-            retryAfterSeconds: verdict.ttlInSeconds,
-          },
-        );
-      }
-    });
+
+    app.decorate('portalRateLimit', function portalRateLimit(request, _reply, done) {
+      const now = Date.now();
+      const window = perPortal.hit(portalKey(request), now);
+      if (window.count <= options.perPortalPerMinute) return done();
+      done(refusal('for this portal', secondsLeft(window, now)));
+    } as preHandlerHookHandler);
   },
   { name: 'rate-limits' },
 );

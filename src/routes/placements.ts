@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { PlacementPayloads } from '../bitrix24/placement-payloads.js';
 import type { PageOptions, WidgetBase, WidgetContext, WidgetDeps } from '../placements/context.js';
 import { openWidget, resumeWidget } from '../placements/context.js';
 import type { Flash } from '../placements/messages.js';
@@ -20,6 +21,7 @@ export function widgetDeps(app: FastifyInstance): WidgetDeps {
     verifier: app.userVerifier,
     allowHttp: app.config.bitrix24.allowHttp,
     now: app.now,
+    payloads: new PlacementPayloads(),
   };
 }
 

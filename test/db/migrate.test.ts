@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrate, migrationsDir, readMigrations } from '../../src/db/migrate.js';
+import { migrate, migrationsDir, readMigrations, retryWhileBusy } from '../../src/db/migrate.js';
 import { createTempPgDatabase } from '../helpers/postgres.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'migrate-'));
@@ -85,5 +85,36 @@ describe('PostgreSQL migrator', () => {
     await expect(migrate('postgresql://app:s3cret@127.0.0.1:1/none')).rejects.toThrow(
       /cannot reach PostgreSQL at postgresql:\/\/app:\*\*\*@127\.0\.0\.1:1\/none/,
     );
+  });
+});
+
+describe('retryWhileBusy (SQLite lock conflicts answered at once)', () => {
+  const busy = () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+
+  it('runs the step again while SQLite answers SQLITE_BUSY, then returns its result', async () => {
+    let calls = 0;
+    const result = await retryWhileBusy(() => {
+      calls += 1;
+      if (calls < 3) throw busy();
+      return 'migrated';
+    });
+    expect([result, calls]).toEqual(['migrated', 3]);
+  });
+
+  it('any other error, or SQLITE_BUSY past the time allowed, is thrown as it is', async () => {
+    let calls = 0;
+    const other = Object.assign(new Error('no such table'), { code: 'SQLITE_ERROR' });
+    await expect(
+      retryWhileBusy(() => {
+        calls += 1;
+        throw other;
+      }),
+    ).rejects.toBe(other);
+    expect(calls).toBe(1);
+    await expect(
+      retryWhileBusy(() => {
+        throw busy();
+      }, 0),
+    ).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
   });
 });
