@@ -21,7 +21,8 @@ const hasOwn = Object.prototype.hasOwnProperty;
 
 /** qs reads only the first `parameterLimit` pieces between `&`s, empty ones included. */
 function overLimit(body: string): boolean {
-  // Fewer characters than the limit cannot hold more `&`s than it.
+  // A shortcut only: fewer characters than the limit cannot hold more `&`s than it.
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, as above
   if (body.length < QS_OPTIONS.parameterLimit) return false;
   let pieces = 1;
   for (let at = body.indexOf('&'); at !== -1; at = body.indexOf('&', at + 1))

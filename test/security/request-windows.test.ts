@@ -23,6 +23,18 @@ describe('RequestWindows', () => {
     expect(windows.size).toBe(50);
   });
 
+  it('a renewed window counts as the newest: the bound drops older windows before it', () => {
+    const windows = new RequestWindows(1_000, 2);
+    windows.hit('a', 0);
+    windows.hit('b', 500);
+    // a's window closed at 1,000 and is renewed; b's is still open.
+    expect(windows.hit('a', 1_200)).toEqual({ count: 1, resetAt: 2_200 });
+    windows.hit('c', 1_300);
+    // At the bound, b (opened at 500) goes, not the renewed a.
+    expect(windows.hit('a', 1_400)).toEqual({ count: 2, resetAt: 2_200 });
+    expect(windows.hit('b', 1_400)).toEqual({ count: 1, resetAt: 2_400 });
+  });
+
   it('holds at most maxKeys windows: the oldest goes first, and its key starts afresh', () => {
     const windows = new RequestWindows(60_000, 3);
     for (const key of ['a', 'b', 'c']) windows.hit(key, 0);
