@@ -28,7 +28,7 @@ if (wanted('widget')) {
     [
       `## Widget open throughput — ${new Date().toISOString()}`,
       '',
-      machineLine('npm run bench'),
+      machineLine(benchCommand()),
       'App (its compiled production entry, dist/server.js, NODE_ENV=production) and bare route each in their own process, autocannon in a',
       `third, ${CONNECTIONS} connections, ${SECONDS} s after a warm-up, real widget payloads from 10 emulated portals × 2 users`,
       '(verification, view and page caches warm).',
