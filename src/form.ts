@@ -17,8 +17,6 @@ const QS_OPTIONS = {
 /** A bracket, raw or percent-encoded, is where qs starts nesting. */
 const BRACKET = /[[\]]|%5[bd]/i;
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /** qs reads only the first `parameterLimit` pieces between `&`s, empty ones included. */
 function overLimit(body: string): boolean {
   // A shortcut only: fewer characters than the limit cannot hold more `&`s than it.
@@ -37,7 +35,8 @@ function overLimit(body: string): boolean {
 function flatLikeQs(body: string): Record<string, unknown> | undefined {
   const parsed = fastQuerystring.parse(body) as Record<string, unknown>;
   for (const key in parsed) {
-    if (key === '' || hasOwn.call(Object.prototype, key) || typeof parsed[key] !== 'string') return undefined;
+    if (key === '' || Object.hasOwn(Object.prototype, key) || typeof parsed[key] !== 'string')
+      return undefined;
   }
   return parsed;
 }

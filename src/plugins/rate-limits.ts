@@ -36,8 +36,8 @@ function portalKey(request: FastifyRequest): string {
   return `ip:${request.ip}`;
 }
 
-/** Whole seconds until the window closes (at least 1: "retry in 0 s" would be a lie). */
-const secondsLeft = (window: Window, now: number) => Math.max(1, Math.ceil((window.resetAt - now) / 1000));
+/** Whole seconds until the window closes: at least 1, since `hit` only returns an open window. */
+const secondsLeft = (window: Window, now: number) => Math.ceil((window.resetAt - now) / 1000);
 
 const refusal = (what: string, retryAfterSeconds: number) =>
   new AppError(429, 'rate_limited', `Too many requests ${what}. Wait a minute and try again.`, {
